@@ -1,0 +1,246 @@
+"""Find and load the documents of a corpus: Markdown, text, HTML and PDF."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qa.errors import CorpusError
+
+TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
+HTML_SUFFIXES = frozenset({".html", ".htm"})
+PDF_SUFFIXES = frozenset({".pdf"})
+SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
+PAGE_SEPARATOR = "\n\n"
+
+_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+
+Warn = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file in the corpus, as listed before it is read."""
+
+    id: str
+    path: Path
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class Document:
+    """A loaded document: its full text and where its body starts."""
+
+    id: str
+    path: Path
+    title: str
+    text: str
+    content_hash: str
+    body_start: int = 0
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    page_starts: tuple[int, ...] = ()
+
+    def page_of(self, offset: int) -> int | None:
+        """The 1-based page that holds `offset`, for paged documents."""
+        if not self.page_starts:
+            return None
+        page = 0
+        for number, start in enumerate(self.page_starts):
+            if start <= offset:
+                page = number
+        return page + 1
+
+
+def scan(corpus: Path, warn: Warn) -> list[Source]:
+    """List the supported files below `corpus`, sorted by id; hidden files and symlink loops are skipped."""
+    if not corpus.exists():
+        raise CorpusError(f"corpus folder {corpus} does not exist: create it or pass --corpus DIR")
+    if not corpus.is_dir():
+        raise CorpusError(f"corpus {corpus} is not a folder: pass --corpus DIR")
+    sources = [_source(corpus, path) for path in _walk(corpus, warn)]
+    return sorted(sources, key=lambda source: source.id)
+
+
+def _walk(corpus: Path, warn: Warn) -> Iterator[Path]:
+    seen: set[str] = set()
+    for folder, dirnames, filenames in os.walk(corpus, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            warn(f"skipped {folder}: symlink loop")
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        dirnames[:] = sorted(name for name in dirnames if not name.startswith("."))
+        for name in sorted(filenames):
+            path = Path(folder) / name
+            if name.startswith(".") or path.suffix.lower() not in SUFFIXES:
+                continue
+            if not path.is_file():
+                warn(f"skipped {path}: not a readable file")
+                continue
+            yield path
+
+
+def _source(corpus: Path, path: Path) -> Source:
+    stat = path.stat()
+    return Source(id=path.relative_to(corpus).as_posix(), path=path, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+
+
+def hash_bytes(data: bytes) -> str:
+    """The content hash recorded for a document."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def load(source: Source, warn: Warn) -> Document | None:
+    """Read one file; None (with a warning naming it) when it is empty, binary or has no text."""
+    try:
+        data = source.path.read_bytes()
+    except OSError as error:
+        warn(f"skipped {source.id}: {error.strerror or error}")
+        return None
+    suffix = source.path.suffix.lower()
+    if suffix in PDF_SUFFIXES:
+        document = _load_pdf(source, data, warn)
+    elif suffix in HTML_SUFFIXES:
+        document = _load_html(source, data, warn)
+    else:
+        document = _load_text(source, data, warn)
+    if document is not None and not document.text[document.body_start :].strip():
+        warn(f"skipped {source.id}: no text")
+        return None
+    return document
+
+
+def load_all(sources: list[Source], warn: Warn) -> list[Document]:
+    """Load every source that has text, warning about the rest."""
+    documents = (load(source, warn) for source in sources)
+    return [document for document in documents if document is not None]
+
+
+def decode(data: bytes, name: str, warn: Warn) -> str | None:
+    """Decode UTF-8, falling back to Windows-1252/Latin-1 with a warning; None for binary data."""
+    if b"\x00" in data[:8192]:
+        warn(f"skipped {name}: binary file")
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    warn(f"{name} is not UTF-8: read it as Latin-1")
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _load_text(source: Source, data: bytes, warn: Warn) -> Document | None:
+    text = decode(data, source.id, warn)
+    if text is None:
+        return None
+    metadata, body_start = _front_matter(text, source.id, warn)
+    title = _title(metadata) or _first_heading(text[body_start:]) or source.path.stem
+    return Document(
+        id=source.id,
+        path=source.path,
+        title=title,
+        text=text,
+        content_hash=hash_bytes(data),
+        body_start=body_start,
+        metadata=metadata,
+    )
+
+
+def _front_matter(text: str, name: str, warn: Warn) -> tuple[dict[str, Any], int]:
+    match = _FRONT_MATTER.match(text)
+    if match is None:
+        return {}, 0
+    import yaml
+
+    try:
+        loaded = yaml.load(match.group(1), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as error:
+        problem = str(error).splitlines()[0]
+        warn(f"{name}: front matter is not valid YAML ({problem}); indexed it as text")
+        return {}, 0
+    if not isinstance(loaded, dict):
+        warn(f"{name}: front matter is not a mapping; indexed it as text")
+        return {}, 0
+    return {str(key): value for key, value in loaded.items()}, match.end()
+
+
+def _title(metadata: Mapping[str, Any]) -> str | None:
+    title = metadata.get("title")
+    if title is None:
+        return None
+    folded = " ".join(str(title).split())
+    return folded or None
+
+
+def _first_heading(body: str) -> str | None:
+    match = _HEADING.search(body)
+    return match.group(1).strip() if match else None
+
+
+def _load_html(source: Source, data: bytes, warn: Warn) -> Document | None:
+    html = decode(data, source.id, warn)
+    if html is None:
+        return None
+    import trafilatura
+
+    extracted = trafilatura.bare_extraction(html, include_comments=False, include_tables=True, favor_recall=True)
+    text = getattr(extracted, "text", None) or ""
+    if not text.strip():
+        warn(f"skipped {source.id}: no main text found in the HTML")
+        return None
+    title = " ".join((getattr(extracted, "title", None) or "").split()) or source.path.stem
+    metadata = {"title": title}
+    for key in ("author", "date", "url"):
+        value = getattr(extracted, key, None)
+        if value:
+            metadata[key] = value
+    return Document(
+        id=source.id, path=source.path, title=title, text=text, content_hash=hash_bytes(data), metadata=metadata
+    )
+
+
+def _load_pdf(source: Source, data: bytes, warn: Warn) -> Document | None:
+    import io
+    import logging
+
+    import pypdf
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data))
+        pages = [(page.extract_text() or "").strip() for page in reader.pages]
+    except Exception as error:  # pypdf raises many kinds on damaged files
+        warn(f"skipped {source.id}: unreadable PDF ({type(error).__name__})")
+        return None
+    if not any(pages):
+        warn(f"skipped {source.id}: PDF has no text layer (scanned?); run OCR on it first")
+        return None
+    starts: list[int] = []
+    offset = 0
+    for page in pages:
+        starts.append(offset)
+        offset += len(page) + len(PAGE_SEPARATOR)
+    metadata: dict[str, Any] = {}
+    info_title = reader.metadata.title if reader.metadata else None
+    if info_title and info_title.strip():
+        metadata["title"] = info_title.strip()
+    return Document(
+        id=source.id,
+        path=source.path,
+        title=_title(metadata) or source.path.stem,
+        text=PAGE_SEPARATOR.join(pages),
+        content_hash=hash_bytes(data),
+        metadata=metadata,
+        page_starts=tuple(starts),
+    )

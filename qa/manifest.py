@@ -1,0 +1,141 @@
+"""The index manifest, and how the corpus has changed since it was written."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qa import documents
+from qa.errors import IndexCorruptError, IndexMissingError
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+FULL_REBUILD = "run qa index --full"
+
+
+@dataclass(frozen=True)
+class DocumentEntry:
+    """What the manifest remembers of one indexed document."""
+
+    content_hash: str
+    size: int
+    mtime_ns: int
+    title: str
+    passages: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Everything needed to trust, reuse and describe a built index."""
+
+    model: str
+    weights_sha256: str | None
+    dimension: int
+    chunking: dict[str, int]
+    generation: str
+    built_at: str
+    build_seconds: float
+    passages: int
+    sentences: int
+    documents: dict[str, DocumentEntry]
+    files: dict[str, int]
+    vector_index: dict[str, Any] = field(default_factory=dict)
+    lexical: dict[str, Any] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        """The manifest as indented JSON."""
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+
+def read(index: Path) -> Manifest:
+    """Read and check the manifest of the index in `index`."""
+    path = index / MANIFEST
+    if not path.exists():
+        raise IndexMissingError(f"no index in {index}: run qa index")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw["documents"] = {key: DocumentEntry(**value) for key, value in raw["documents"].items()}
+        manifest = Manifest(**raw)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
+        raise IndexCorruptError(f"index manifest {path} is broken ({type(error).__name__}): {FULL_REBUILD}") from error
+    if manifest.format_version != FORMAT_VERSION:
+        raise IndexCorruptError(
+            f"index in {index} has format {manifest.format_version}, this qa reads {FORMAT_VERSION}: {FULL_REBUILD}"
+        )
+    return manifest
+
+
+def write(index: Path, manifest: Manifest) -> None:
+    """Replace the manifest atomically: readers see the old one or the new one, never a mix."""
+    write_atomic(index / MANIFEST, manifest.to_json())
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write text to path through a synced temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True)
+class Changes:
+    """How the corpus differs from an index: document ids added, changed, removed and kept."""
+
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
+    unchanged: list[str]
+    sources: list[documents.Source]
+    hashes: dict[str, str]
+
+    @property
+    def stale(self) -> bool:
+        """Whether the index no longer matches the corpus."""
+        return bool(self.added or self.changed or self.removed)
+
+    @property
+    def touched(self) -> set[str]:
+        """Ids of documents that must be read and embedded again."""
+        return set(self.added) | set(self.changed)
+
+
+def compare(corpus: Path, manifest: Manifest | None, warn: Callable[[str], None]) -> Changes:
+    """Compare the corpus with the manifest; files are hashed only when size or mtime moved."""
+    sources = documents.scan(corpus, warn)
+    known = manifest.documents if manifest else {}
+    added: list[str] = []
+    changed: list[str] = []
+    unchanged: list[str] = []
+    hashes: dict[str, str] = {}
+    for source in sources:
+        entry = known.get(source.id)
+        if entry is None:
+            added.append(source.id)
+            continue
+        if entry.size == source.size and entry.mtime_ns == source.mtime_ns:
+            hashes[source.id] = entry.content_hash
+            unchanged.append(source.id)
+            continue
+        try:
+            digest = documents.hash_bytes(source.path.read_bytes())
+        except OSError:
+            digest = ""
+        hashes[source.id] = digest
+        (unchanged if digest == entry.content_hash else changed).append(source.id)
+    present = {source.id for source in sources}
+    removed = sorted(doc_id for doc_id in known if doc_id not in present)
+    return Changes(added, changed, removed, unchanged, sources, hashes)

@@ -1,0 +1,70 @@
+"""Shared fixtures: corpora in tmp_path, the fake embedder, and the real model loaded once per session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from qa.paths import Paths
+from tests.fakes import FakeEmbedder
+
+REPO = Path(__file__).resolve().parent.parent
+ESSAY = REPO / "corpus" / "no-winners-ai-race.md"
+SHARED = Path(os.environ.get("QA_SHARED", REPO.parent / "shared"))
+RELATED = SHARED / "related"
+SCIFACT = SHARED / "data" / "scifact"
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> Paths:
+    """An empty corpus folder and an index folder under tmp_path."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    return Paths(corpus=corpus, index=tmp_path / "index")
+
+
+@pytest.fixture
+def essay_paths(paths: Paths) -> Paths:
+    """A corpus holding a copy of the essay."""
+    shutil.copy(ESSAY, paths.corpus / ESSAY.name)
+    return paths
+
+
+@pytest.fixture
+def related_paths(paths: Paths) -> Paths:
+    """The essay plus ../shared/related under related/, skipped where ../shared is absent."""
+    if not RELATED.is_dir():
+        pytest.skip("../shared/related is absent")
+    shutil.copy(ESSAY, paths.corpus / ESSAY.name)
+    shutil.copytree(RELATED, paths.corpus / "related")
+    for path in (paths.corpus / "related").iterdir():
+        path.chmod(0o644)
+    return paths
+
+
+@pytest.fixture(scope="session")
+def real_embedder() -> Iterator[object]:
+    """The bundled all-MiniLM-L6-v2, loaded once for the whole session."""
+    from qa.embedding import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder()
+    embedder.model  # noqa: B018 - load now, once
+    yield embedder
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests never read the user's QA_CORPUS/QA_INDEX or write outside tmp_path."""
+    monkeypatch.delenv("QA_CORPUS", raising=False)
+    monkeypatch.delenv("QA_INDEX", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
