@@ -24,10 +24,10 @@ _BOUNDARY = re.compile(
     r"|(?<=[a-z]{2}[.!?][”\"’])(?=[A-Z][a-z])"
 )
 _ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof sr jr st vs etc e.g i.e u.s u.k u.n inc ltd co corp no fig gen gov sen rep jan feb mar apr "
-    "jun jul aug sep sept oct nov dec al approx dept est".split()
+    "mr mrs ms dr prof sr jr st vs etc e.g i.e u.s u.k u.n inc ltd co corp no fig gen gov sen rep jan feb mar "
+    "apr jun jul aug sep sept oct nov dec al approx dept est".split()
 )
-_HEADING_END = tuple(".!?:;,\"”’") + tuple(_CLOSERS)
+_HEADING_END = tuple('.!?:;,"”’') + tuple(_CLOSERS)
 
 
 @dataclass(frozen=True)
@@ -185,6 +185,10 @@ def _group(blocks: list[_Block], params: ChunkingParams) -> Iterator[list[_Block
             current = []
 
     for block in blocks:
+        if pending and pending[-1].page != block.page:
+            current.extend(pending)  # headings that end a page stay on it: a passage never spans pages
+            pending = []
+            flush()
         if block.heading:
             if words(current) >= params.min_words or (current and current[-1].page != block.page):
                 flush()

@@ -8,14 +8,15 @@ import shutil
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import asdict, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from qa import paths as qa_paths
 from qa.errors import QAError
-from qa.retrieval import DEFAULT_MODE, MODES, Settings
+from qa.retrieval import DEFAULT_MODE, MODES, Mode, Settings
 
 if TYPE_CHECKING:
     from qa.index import BuildResult
@@ -71,10 +72,19 @@ def location_options(function: F) -> F:
         help="sentence-transformers model folder or name (default: bundled all-MiniLM-L6-v2).",
     )(function)
     function = click.option(
-        "--index", "index_dir", metavar="DIR", envvar=qa_paths.INDEX_ENV, default=None, help="Index folder [env QA_INDEX; ./index]."
+        "--index",
+        "index_dir",
+        metavar="DIR",
+        envvar=qa_paths.INDEX_ENV,
+        default=None,
+        help="Index folder [env QA_INDEX; ./index].",
     )(function)
     function = click.option(
-        "--corpus", metavar="DIR", envvar=qa_paths.CORPUS_ENV, default=None, help="Corpus folder [env QA_CORPUS; ./corpus]."
+        "--corpus",
+        metavar="DIR",
+        envvar=qa_paths.CORPUS_ENV,
+        default=None,
+        help="Corpus folder [env QA_CORPUS; ./corpus].",
     )(function)
     return function
 
@@ -141,7 +151,9 @@ def _print_plan(paths: qa_paths.Paths, reporter: ClickReporter, full: bool) -> N
 
 def _print_build(result: BuildResult) -> None:
     if result.noop:
-        click.echo(f"index is up to date: {result.documents} documents, {result.passages} passages ({result.seconds:.2f} s)")
+        click.echo(
+            f"index is up to date: {result.documents} documents, {result.passages} passages ({result.seconds:.2f} s)"
+        )
         return
     changes = result.changes
     click.echo(
@@ -149,6 +161,24 @@ def _print_build(result: BuildResult) -> None:
         f"({result.embedded} embedded; {len(changes.added)} added, {len(changes.changed)} changed, "
         f"{len(changes.removed)} removed)"
     )
+
+
+@main.command()
+@location_options
+@click.argument("items", metavar="PATH_OR_URL...", nargs=-1, required=True)
+def add(corpus: str | None, index_dir: str | None, model: str | None, items: tuple[str, ...]) -> None:
+    """Copy files, or save the text of web pages, into the corpus; then update the index."""
+    from qa import adding, index
+
+    paths = qa_paths.resolve(corpus, index_dir)
+    for added in adding.add(paths.corpus, items):
+        click.echo(f"{'added' if added.new else 'unchanged':10}{added.doc_id}  <- {added.origin}")
+    reporter = ClickReporter()
+    try:
+        result = index.build(paths, _embedder(model), reporter)
+    finally:
+        reporter.finish()
+    _print_build(result)
 
 
 def _embedder(model: str | None) -> Any:
@@ -201,7 +231,7 @@ def ask(
         click.echo(json.dumps(answer_json(answer), ensure_ascii=False) if as_json else render_answer(answer))
         sys.stdout.flush()
     if failed:
-        sys.exit(EXIT_USAGE)
+        raise click.exceptions.Exit(EXIT_USAGE)
 
 
 def _stdin_questions() -> Iterator[str]:
@@ -293,34 +323,16 @@ def _wrap_with_highlight(hit: Hit, width: int, color: bool, dim: bool) -> list[s
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def status(corpus: str | None, index_dir: str | None, model: str | None, as_json: bool) -> None:
     """Show the index: documents, passages, model, build time and whether it is stale."""
-    from qa import index, manifest
+    from qa.status import index_status
 
     paths = qa_paths.resolve(corpus, index_dir)
     reporter = ClickReporter()
-    found = index.read_manifest(paths.index)
-    report: dict[str, Any] = {"corpus": str(paths.corpus), "index": str(paths.index), "built": found is not None}
-    if found is None:
-        report |= {"stale": True, "documents": 0, "passages": 0}
-    else:
-        changes = manifest.compare(paths.corpus, found, reporter.warn) if paths.corpus.is_dir() else None
-        report |= {
-            "documents": sum(1 for entry in found.documents.values() if entry.passages),
-            "passages": found.passages,
-            "model": found.model,
-            "dimension": found.dimension,
-            "vector_index": found.vector_index.get("kind"),
-            "built_at": found.built_at,
-            "build_seconds": found.build_seconds,
-            "stale": changes.stale if changes else True,
-            "added": changes.added if changes else [],
-            "changed": changes.changed if changes else [],
-            "removed": changes.removed if changes else [],
-            "document_ids": sorted(doc for doc, entry in found.documents.items() if entry.passages),
-        }
+    found = index_status(paths, reporter.warn)
+    report = found.as_json()
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False))
         return
-    if found is None:
+    if not found.built:
         click.echo(f"no index in {paths.index}: run qa index")
         return
     state = "stale (run qa index)" if report["stale"] else "fresh"
@@ -335,10 +347,235 @@ def status(corpus: str | None, index_dir: str | None, model: str | None, as_json
             click.echo(f"  {label:8} {doc_id}")
 
 
+@main.command("eval")
+@location_options
+@click.option("--gold", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Gold set (JSON Lines).")
+@click.option("-k", "k", type=int, default=5, show_default=True, help="A question passes when answered in the top k.")
+@click.option(
+    "--mode", type=click.Choice([*MODES, "all"]), default="all", show_default=True, help="Mode(s) to evaluate."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--report", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write a Markdown report."
+)
+@click.option("--compare", is_flag=True, help="Show what changed since the previous run on the same gold set.")
+@click.option("--beir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Evaluate a BEIR folder.")
+@click.option(
+    "--split", type=click.Choice(["test", "train", "dev"]), default="test", show_default=True, help="BEIR qrels."
+)
+@click.option("--threshold", type=float, default=None, help="Confidence below which answers abstain.")
+def eval_command(
+    corpus: str | None,
+    index_dir: str | None,
+    model: str | None,
+    gold: Path | None,
+    k: int,
+    mode: str,
+    as_json: bool,
+    report: Path | None,
+    compare: bool,
+    beir: Path | None,
+    split: str,
+    threshold: float | None,
+) -> None:
+    """Measure answer quality on a gold set (default: the corpus's gold/essay.jsonl) or a BEIR benchmark."""
+    from qa import evaluation
+
+    if k < 1:
+        raise QAError(f"-k must be at least 1, not {k}")
+    paths = qa_paths.resolve(corpus, index_dir)
+    settings = Settings(k=k) if threshold is None else Settings(k=k, threshold=threshold)
+    modes = evaluation.modes_of(mode)
+    if beir is not None:
+        data, key = _eval_beir(paths, model, beir, split, settings, modes)
+    else:
+        data, key = _eval_gold(paths, model, gold or paths.default_gold, settings, modes)
+    comparison = None
+    previous = evaluation.previous_run(paths.runs, key)
+    if compare:
+        if previous is None:
+            click.echo("qa: no earlier run on this gold set to compare with", err=True)
+        else:
+            comparison = evaluation.compare_runs(previous, data)
+    evaluation.save_run(paths.runs, key, data)
+    if report is not None:
+        report.write_text(evaluation.markdown_report(data, comparison), encoding="utf-8")
+    if as_json:
+        if comparison is not None:
+            data = data | {"comparison": asdict(comparison)}
+        click.echo(json.dumps(data, ensure_ascii=False))
+        return
+    click.echo(_render_eval(data))
+    if comparison is not None:
+        click.echo(_render_comparison(comparison))
+
+
+def _eval_gold(
+    paths: qa_paths.Paths, model: str | None, gold: Path, settings: Settings, modes: list[Mode]
+) -> tuple[dict[str, Any], str]:
+    from qa import evaluation
+
+    questions = evaluation.load_gold(gold)
+    searcher = _searcher(paths, model)
+    reports = [evaluation.evaluate(searcher, questions, replace(settings, mode=mode)) for mode in modes]
+    return evaluation.report_json(reports, settings.k, gold), evaluation.gold_key(gold)
+
+
+def _eval_beir(
+    paths: qa_paths.Paths, model: str | None, folder: Path, split: str, settings: Settings, modes: list[Mode]
+) -> tuple[dict[str, Any], str]:
+    import datetime as dt
+
+    from qa import beir
+    from qa.retrieval import Searcher
+
+    benchmark = beir.load(folder, split)
+    embedder = _embedder(model)
+    reporter = ClickReporter()
+    try:
+        searcher = Searcher(beir.open_index(paths.index, benchmark, embedder, reporter), embedder)
+        results = {
+            mode: beir.measure(benchmark.qrels, beir.run(searcher, benchmark, replace(settings, mode=mode), reporter))
+            for mode in modes
+        }
+    finally:
+        reporter.finish()
+    data = {
+        "beir": benchmark.name,
+        "split": split,
+        "queries": len(benchmark.queries),
+        "documents": len(benchmark.corpus),
+        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "modes": results,
+    }
+    return data, f"beir-{benchmark.name}-{split}"
+
+
+def _render_eval(data: dict[str, Any]) -> str:
+    if "beir" in data:
+        lines = [f"BEIR {data['beir']} ({data['split']}: {data['queries']} queries, {data['documents']} documents)"]
+        lines.append(f"{'mode':8} {'nDCG@10':>8} {'Recall@100':>11} {'MRR@10':>8}")
+        for mode, values in data["modes"].items():
+            lines.append(f"{mode:8} {values['ndcg@10']:8.4f} {values['recall@100']:11.4f} {values['mrr@10']:8.4f}")
+        return "\n".join(lines)
+    first = next(iter(data["modes"].values()))
+    lines = [
+        f"gold {data['gold']}: {first['answerable']} answerable, {first['unanswerable']} unanswerable; k = {data['k']}",
+        f"{'mode':8} {'Hit@1':>6} {'Hit@3':>6} {'Hit@5':>6} {'MRR@10':>7} {'abstainP':>9} {'abstainR':>9} "
+        f"{'falseAbst':>9} {'p50 ms':>7} {'p95 ms':>7}",
+    ]
+    for mode, values in data["modes"].items():
+        hit = values["hit_at"]
+        lines.append(
+            f"{mode:8} {hit['hit@1']:6.3f} {hit['hit@3']:6.3f} {hit['hit@5']:6.3f} {values['mrr_at_10']:7.3f} "
+            f"{_number(values['abstention_precision']):>9} {_number(values['abstention_recall']):>9} "
+            f"{values['false_abstention_rate']:9.3f} {values['latency_p50_ms']:7.1f} {values['latency_p95_ms']:7.1f}"
+        )
+    for mode, values in data["modes"].items():
+        if values["failures"]:
+            lines.append(f"\nnot in the top {data['k']} ({mode}):")
+            for failure in values["failures"]:
+                expected = " / ".join(failure["expected"])
+                lines.append(
+                    f"  - {failure['question']}\n    expected: {expected}\n    first:    {failure['top_citation']}"
+                )
+    return "\n".join(lines)
+
+
+def _render_comparison(comparison: Any) -> str:
+    lines = [f"\ncompared with the run of {comparison.previous_at}:"]
+    for mode, metrics in comparison.metrics.items():
+        changes = ", ".join(f"{name} {_number(before)} → {_number(after)}" for name, (before, after) in metrics.items())
+        lines.append(f"  {mode}: {changes}")
+        for label, ids in (
+            ("newly passing", comparison.newly_passing[mode]),
+            ("newly failing", comparison.newly_failing[mode]),
+        ):
+            if ids:
+                lines.append(f"    {label}: {', '.join(ids)}")
+    return "\n".join(lines)
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+@main.command()
+@location_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--scale", is_flag=True, help="Also time synthetic corpora of SIZES passages (default 10k, 100k, 1M).")
+@click.argument("sizes", nargs=-1, type=click.IntRange(min=1))
+def bench(
+    *, corpus: str | None, index_dir: str | None, model: str | None, as_json: bool, scale: bool, sizes: tuple[int, ...]
+) -> None:
+    """Measure build, query, start-up and memory on this machine against bare model baselines.
+
+    The index is built in a temporary folder (under --index when given); ./index is never touched.
+    """
+    from pathlib import Path
+
+    from qa import bench as qa_bench
+
+    if sizes and not scale:
+        raise click.UsageError("passage counts need --scale, e.g. qa bench --scale 10000 100000")
+    report = qa_bench.run(
+        qa_paths.resolve(corpus, None).corpus,
+        model,
+        (sizes or qa_bench.SCALE_SIZES) if scale else (),
+        note=lambda message: click.echo(f"qa: bench: {message}", err=True),
+        work=Path(index_dir) if index_dir else None,
+    )
+    click.echo(json.dumps(report.as_json(), ensure_ascii=False) if as_json else render_bench(report))
+
+
+def render_bench(report: Any) -> str:
+    """The benchmark as a plain-text table."""
+    machine = report.machine
+    bare = f"{report.bare_query_p50_ms:.1f}"
+    build = (f"{report.build_passages_per_s:.1f}", f"{report.bare_encode_passages_per_s:.1f}")
+    rows = [
+        ("build, passages/s", *build, report.build_ratio, ">= 0.9"),
+        ("no-op qa index, s", f"{report.noop_index_s:.2f}", "", None, ""),
+    ]
+    rows += [
+        (f"warm ask {mode.mode} p50/p95, ms", f"{mode.p50_ms:.1f} / {mode.p95_ms:.1f}", bare, mode.ratio, "<= 1.5")
+        for mode in report.modes
+    ]
+    peak = f"{report.peak_rss_mb:.0f} / {report.peak_children_rss_mb:.0f}"
+    rows += [
+        ("cold qa ask, s", f"{report.cold_ask_s:.2f}", f"{report.bare_cold_s:.2f}", report.cold_ratio, "<= 1.3"),
+        ("qa status, s", f"{report.status_s:.2f}", "", None, "<= 0.5 s"),
+        ("peak RSS bench / children, MB", peak, "", None, ""),
+    ]
+    lines = [
+        f"machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gb']} GiB, "
+        f"Python {machine['python']}, {machine['system']}; corpus of {report.passages} passages",
+        "",
+        f"{'figure':34}{'qa':>16}{'bare':>10}{'ratio':>8}  target",
+    ]
+    lines += [
+        f"{name:34}{value:>16}{bare:>10}{'' if ratio is None else f'{ratio:.2f}':>8}  {target}"
+        for name, value, bare, ratio, target in rows
+    ]
+    if report.scale:
+        lines += [
+            "",
+            f"{'passages':>10}{'build s':>9}{'p50 ms':>8}{'recall@10':>10}{'index MB':>10}{'RSS MB':>8}"
+            f"{'BM25 build s':>13}{'BM25 p50 ms':>12}  vector index",
+        ]
+        lines += [
+            f"{point.passages:>10,}{point.build_s:>9.1f}{point.query_p50_ms:>8.2f}{point.recall_at_10:>10.3f}"
+            f"{point.index_mb:>10.1f}{point.rss_mb:>8.0f}{point.lexical_build_s:>13.1f}{point.lexical_p50_ms:>12.1f}  "
+            + ", ".join(f"{key}={value}" for key, value in point.vector_index.items())
+            for point in report.scale
+        ]
+    return "\n".join(lines)
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI; every QAError or usage error becomes one line on stderr and exit code 2."""
     try:
-        main.main(args=argv, prog_name="qa", standalone_mode=False)
+        code = main.main(args=argv, prog_name="qa", standalone_mode=False)
     except QAError as error:
         click.echo(f"qa: error: {error}", err=True)
         return EXIT_USAGE
@@ -356,7 +593,7 @@ def run(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         sys.stderr.close()
         return 0
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def entry() -> None:

@@ -192,22 +192,35 @@ def _load_html(source: Source, data: bytes, warn: Warn) -> Document | None:
     html = decode(data, source.id, warn)
     if html is None:
         return None
-    import trafilatura
-
-    extracted = trafilatura.bare_extraction(html, include_comments=False, include_tables=True, favor_recall=True)
-    text = getattr(extracted, "text", None) or ""
+    text, metadata = extract_html(html)
     if not text.strip():
         warn(f"skipped {source.id}: no main text found in the HTML")
         return None
-    title = " ".join((getattr(extracted, "title", None) or "").split()) or source.path.stem
-    metadata = {"title": title}
-    for key in ("author", "date", "url"):
-        value = getattr(extracted, key, None)
+    title = _title(metadata) or source.path.stem
+    return Document(
+        id=source.id,
+        path=source.path,
+        title=title,
+        text=text,
+        content_hash=hash_bytes(data),
+        metadata={**metadata, "title": title},
+    )
+
+
+def extract_html(html: str | bytes, url: str | None = None) -> tuple[str, dict[str, Any]]:
+    """The main text of a web page as Markdown (boilerplate dropped), and its title, author, date and url if found."""
+    import trafilatura
+
+    text = trafilatura.extract(
+        html, url=url, output_format="markdown", include_comments=False, include_tables=True, favor_recall=True
+    )
+    found = trafilatura.extract_metadata(html, default_url=url)
+    metadata: dict[str, Any] = {}
+    for key in ("title", "author", "date", "url"):
+        value = " ".join(str(getattr(found, key, None) or "").split())
         if value:
             metadata[key] = value
-    return Document(
-        id=source.id, path=source.path, title=title, text=text, content_hash=hash_bytes(data), metadata=metadata
-    )
+    return text or "", metadata
 
 
 def _load_pdf(source: Source, data: bytes, warn: Warn) -> Document | None:

@@ -62,7 +62,9 @@ def embed_with_sentences(
     offset = 0
     for text_spans in spans:
         assert sentence_vectors is not None or not text_spans
-        per_text.append(sentence_vectors[offset : offset + len(text_spans)] if sentence_vectors is not None else np.zeros((0, 0)))
+        per_text.append(
+            sentence_vectors[offset : offset + len(text_spans)] if sentence_vectors is not None else np.zeros((0, 0))
+        )
         offset += len(text_spans)
     return (vectors[0] if vectors else np.zeros((0, 0), dtype=np.float32)), per_text
 
@@ -129,8 +131,8 @@ class SentenceTransformerEmbedder:
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as transformers_logging
 
-            transformers_logging.set_verbosity_error()
-            transformers_logging.disable_progress_bar()
+            transformers_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+            transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
             return SentenceTransformer(str(self.folder or self.name), device="cpu")
         except Exception as error:  # loading raises OSError, ValueError and hub errors alike
             raise ModelError(
@@ -189,7 +191,9 @@ class SentenceTransformerEmbedder:
             vectors[batch] = torch.nn.functional.normalize(output["sentence_embedding"], dim=-1).numpy()
             tokens = output["token_embeddings"].numpy()
             for row, text_index in enumerate(batch):
-                missing.extend(_pool_spans(tokens[row], offsets[row], spans[text_index], pooled[text_index], text_index))
+                missing.extend(
+                    _pool_spans(tokens[row], offsets[row], spans[text_index], pooled[text_index], text_index)
+                )
             if progress:
                 progress(len(batch))
         if missing:

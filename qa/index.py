@@ -27,7 +27,7 @@ from qa.lexical import PARAMETERS as LEXICAL_PARAMETERS
 from qa.lexical import LexicalIndex
 from qa.manifest import FULL_REBUILD, Changes, DocumentEntry, Manifest
 from qa.paths import Paths
-from qa.progress import Reporter
+from qa.progress import Reporter, SilentReporter
 
 if TYPE_CHECKING:
     import faiss
@@ -40,10 +40,11 @@ LEXICAL = "bm25"
 LOCK = ".lock"
 GENERATION_PREFIX = "g-"
 LOCK_WAIT_SECONDS = 600.0
-HNSW_THRESHOLD = 200_000
-HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 96
+APPROXIMATE_THRESHOLD = 200_000  # below: exact search; above: IVF over 8-bit codes (chosen by `qa bench --scale`)
+IVF_TRAIN_PER_LIST = 40
+IVF_TRAIN_ITERATIONS = 10
+IVF_PROBE_SHARE = 1 / 32
+IVF_SEED = 1234
 
 _SCHEMA = """
 CREATE TABLE documents (
@@ -94,7 +95,9 @@ def locked(index: Path, reporter: Reporter) -> Iterator[None]:
         try:
             lock.acquire(timeout=LOCK_WAIT_SECONDS)
         except filelock.Timeout as error:
-            raise QAError(f"{index} stayed locked for {LOCK_WAIT_SECONDS:.0f} s by another qa index; try again") from error
+            raise QAError(
+                f"{index} stayed locked for {LOCK_WAIT_SECONDS:.0f} s by another qa index; try again"
+            ) from error
     try:
         yield
     finally:
@@ -143,14 +146,15 @@ def build(
         same_chunking = previous is not None and previous.chunking == params.as_dict()
         if previous is not None and same_chunking and not changes.stale:
             _refresh_times(paths.index, previous, changes)
-            return BuildResult(_count_documents(previous), previous.passages, 0, time.perf_counter() - began, changes, True)
+            return BuildResult(
+                _count_documents(previous), previous.passages, 0, time.perf_counter() - began, changes, True
+            )
         old = Store.open(paths.index, previous) if previous is not None else None
         try:
             result = _rebuild(paths, embedder, reporter, params, changes, old if same_chunking else None, old, began)
         finally:
             if old is not None:
                 old.close()
-        _collect_garbage(paths.index)
         return result
 
 
@@ -165,7 +169,9 @@ def _refresh_times(index: Path, previous: Manifest, changes: Changes) -> None:
     for source in changes.sources:
         entry = entries.get(source.id)
         if entry is not None and (entry.mtime_ns != source.mtime_ns or entry.size != source.size):
-            entries[source.id] = DocumentEntry(entry.content_hash, source.size, source.mtime_ns, entry.title, entry.passages)
+            entries[source.id] = DocumentEntry(
+                entry.content_hash, source.size, source.mtime_ns, entry.title, entry.passages
+            )
             moved = True
     if moved:
         manifest.write(index, _replace(previous, documents=entries))
@@ -200,7 +206,9 @@ def _rebuild(
     for source in changes.sources:
         if source.id in keep and kept is not None:
             entry = kept.manifest.documents[source.id]
-            entries[source.id] = DocumentEntry(entry.content_hash, source.size, source.mtime_ns, entry.title, entry.passages)
+            entries[source.id] = DocumentEntry(
+                entry.content_hash, source.size, source.mtime_ns, entry.title, entry.passages
+            )
             if entry.passages:
                 docs.append(kept.document(source.id))
                 passages.extend(kept.passages(kept.rows_of(source.id)))
@@ -208,24 +216,42 @@ def _rebuild(
         document = loaded[source.id]
         digest = document.content_hash if document else changes.hashes.get(source.id) or _hash_file(source.path)
         found = chunking.chunk(document, params) if document else []
-        entries[source.id] = DocumentEntry(digest, source.size, source.mtime_ns, document.title if document else "", len(found))
+        entries[source.id] = DocumentEntry(
+            digest, source.size, source.mtime_ns, document.title if document else "", len(found)
+        )
         if document is not None and found:
             docs.append(document)
             passages.extend(found)
     if not passages:
         raise CorpusError(f"no passages: none of the documents in {paths.corpus} has readable text")
+    _, embedded = commit(paths.index, embedder, reporter, docs, passages, entries, params.as_dict(), cache, began)
+    return BuildResult(len(docs), len(passages), embedded, time.perf_counter() - began, changes, False)
+
+
+def commit(
+    index: Path,
+    embedder: Embedder,
+    reporter: Reporter,
+    docs: list[documents.Document],
+    passages: list[Passage],
+    entries: dict[str, DocumentEntry],
+    chunking_params: dict[str, int],
+    cache: Store | None = None,
+    began: float | None = None,
+) -> tuple[Manifest, int]:
+    """Embed what the cache lacks, write a new generation, swap the manifest to it; return it and the count embedded."""
+    began = time.perf_counter() if began is None else began
     vectors, sentence_vectors, embedded = _vectors(passages, embedder, reporter, cache)
     generation = f"{GENERATION_PREFIX}{time.time_ns():x}"
-    folder = paths.index / generation
     reporter.start("writing", 4)
-    files, vector_index = _write(folder, docs, passages, vectors, sentence_vectors, reporter)
+    files, vector_index = _write(index / generation, docs, passages, vectors, sentence_vectors, reporter)
     found = Manifest(
         model=embedder.name,
         weights_sha256=getattr(embedder, "weights_sha256", None),
         dimension=int(vectors.shape[1]),
-        chunking=params.as_dict(),
+        chunking=chunking_params,
         generation=generation,
-        built_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         build_seconds=round(time.perf_counter() - began, 3),
         passages=len(passages),
         sentences=int(sentence_vectors.shape[0]),
@@ -234,8 +260,10 @@ def _rebuild(
         vector_index=vector_index,
         lexical=LEXICAL_PARAMETERS,
     )
-    manifest.write(paths.index, found)
-    return BuildResult(len(docs), len(passages), embedded, time.perf_counter() - began, changes, False)
+    replaced = _current_generation(index)
+    manifest.write(index, found)
+    _collect_garbage(index, {generation, replaced})
+    return found, embedded
 
 
 def _hash_file(path: Path) -> str:
@@ -305,21 +333,36 @@ def _write(
 
 
 def make_vector_index(vectors: np.ndarray) -> tuple[faiss.Index, dict[str, Any]]:
-    """Exact inner-product search for small corpora, HNSW above HNSW_THRESHOLD passages."""
+    """Exact inner-product search below APPROXIMATE_THRESHOLD passages, else an IVF index of 8-bit codes."""
     import faiss
 
-    dimension = int(vectors.shape[1])
-    if len(vectors) < HNSW_THRESHOLD:
+    count, dimension = vectors.shape
+    if count < APPROXIMATE_THRESHOLD:
         flat = faiss.IndexFlatIP(dimension)
         flat.add(vectors)
         return flat, {"kind": "flat", "metric": "inner_product"}
-    hnsw = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-    hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-    hnsw.hnsw.efSearch = HNSW_EF_SEARCH
-    hnsw.add(vectors)
-    described = {"kind": "hnsw", "metric": "inner_product", "M": HNSW_M}
-    described |= {"efConstruction": HNSW_EF_CONSTRUCTION, "efSearch": HNSW_EF_SEARCH}
-    return hnsw, described
+    lists = 2 ** round(np.log2(2 * np.sqrt(count)))
+    ivf = faiss.IndexIVFScalarQuantizer(
+        faiss.IndexFlatIP(dimension), dimension, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+    )
+    ivf.cp.niter = IVF_TRAIN_ITERATIONS
+    ivf.cp.seed = IVF_SEED
+    sample = np.random.default_rng(IVF_SEED).choice(count, size=min(count, IVF_TRAIN_PER_LIST * lists), replace=False)
+    ivf.train(np.ascontiguousarray(vectors[np.sort(sample)]))
+    ivf.add(vectors)
+    described = {"kind": "ivf", "metric": "inner_product", "storage": "sq8", "nlist": lists}
+    ivf.nprobe = described["nprobe"] = max(1, round(lists * IVF_PROBE_SHARE))
+    return ivf, described
+
+
+def configure_vector_index(loaded: faiss.Index, described: dict[str, Any]) -> faiss.Index:
+    """Ready a loaded index for one question at a time: the manifest's search parameters, a single thread."""
+    import faiss
+
+    faiss.omp_set_num_threads(1)  # one query per search: a second thread only adds hand-off waits (40x on a busy box)
+    if described.get("kind") == "ivf":
+        faiss.extract_index_ivf(loaded).nprobe = int(described["nprobe"])
+    return loaded
 
 
 def _write_table(path: Path, docs: list[documents.Document], passages: list[Passage]) -> None:
@@ -371,19 +414,19 @@ def _write_table(path: Path, docs: list[documents.Document], passages: list[Pass
         connection.close()
 
 
-def _collect_garbage(index: Path) -> None:
-    """Remove generation folders other than the current one and the one before it."""
-    current = read_manifest(index)
-    generations = sorted(
-        (path for path in index.iterdir() if path.is_dir() and path.name.startswith(GENERATION_PREFIX)),
-        key=lambda path: path.name,
-    )
-    keep = {current.generation} if current else set()
-    older = [path.name for path in generations if path.name not in keep and current and path.name < current.generation]
-    if older:
-        keep.add(older[-1])
-    for path in generations:
-        if path.name not in keep:
+def _current_generation(index: Path) -> str | None:
+    """The generation the manifest names, None when there is no readable manifest."""
+    try:
+        found = read_manifest(index)
+    except IndexCorruptError:
+        return None
+    return found.generation if found else None
+
+
+def _collect_garbage(index: Path, keep: set[str | None]) -> None:
+    """Remove generation folders but the new one and the one it replaced (readers may hold it); also crashed builds'."""
+    for path in index.iterdir():
+        if path.is_dir() and path.name.startswith(GENERATION_PREFIX) and path.name not in keep:
             shutil.rmtree(path, ignore_errors=True)
 
 
@@ -436,7 +479,7 @@ class Store:
 
     def _array(self, name: str) -> np.ndarray:
         try:
-            array = np.load(self.folder / name, mmap_mode="r")
+            array: np.ndarray = np.load(self.folder / name, mmap_mode="r")
         except (OSError, ValueError) as error:
             raise IndexCorruptError(f"index file {self.folder / name} is unreadable: {FULL_REBUILD}") from error
         return array
@@ -451,10 +494,10 @@ class Store:
         except RuntimeError as error:
             raise IndexCorruptError(f"index file {self.folder / FAISS} is unreadable: {FULL_REBUILD}") from error
         if loaded.ntotal != self.manifest.passages:
-            raise IndexCorruptError(f"vector index holds {loaded.ntotal} passages, not {self.manifest.passages}: {FULL_REBUILD}")
-        if self.manifest.vector_index.get("kind") == "hnsw":
-            faiss.downcast_index(loaded).hnsw.efSearch = int(self.manifest.vector_index.get("efSearch", HNSW_EF_SEARCH))
-        return loaded
+            raise IndexCorruptError(
+                f"vector index holds {loaded.ntotal} passages, not {self.manifest.passages}: {FULL_REBUILD}"
+            )
+        return configure_vector_index(loaded, self.manifest.vector_index)
 
     @cached_property
     def lexical(self) -> LexicalIndex:
@@ -491,11 +534,24 @@ class Store:
         except KeyError as error:
             raise IndexCorruptError(f"passage row {error} is missing from {self.folder}: {FULL_REBUILD}") from error
 
+    @cached_property
+    def sentence_starts(self) -> np.ndarray:
+        """First sentence row of every passage, with the total sentence count appended."""
+        starts = [start for (start,) in self._query("SELECT sentence_row FROM passages ORDER BY row")]
+        return np.array([*starts, self.manifest.sentences], dtype=np.int64)
+
     def sentence_rows(self, row: int) -> range:
         """Rows of `sentence_vectors` that belong to the passage at `row`."""
-        found = self._query("SELECT sentence_row, sentences FROM passages WHERE row = ?", (row,))
-        start, spans = found[0]
-        return range(start, start + len(json.loads(spans)))
+        return range(int(self.sentence_starts[row]), int(self.sentence_starts[row + 1]))
+
+    def best_sentence_scores(self, rows: Sequence[int], query: np.ndarray) -> dict[int, float]:
+        """For each passage row, the highest cosine between the query and one of its sentences."""
+        starts = self.sentence_starts
+        best: dict[int, float] = {}
+        for row in rows:
+            block = np.asarray(self.sentence_vectors[starts[row] : starts[row + 1]])
+            best[row] = float((block @ query).max()) if len(block) else 0.0
+        return best
 
     def cached_rows(self) -> dict[str, tuple[int, int, int]]:
         """Passage text hash -> (row, first sentence row, sentence count), the embedding cache."""
@@ -553,6 +609,7 @@ def open_current(paths: Paths, embedder: Embedder, reporter: Reporter) -> tuple[
             return Store.open(paths.index, found), None
         reporter.warn(f"the corpus changed since the index was built; updating {paths.index}")
     else:
+        plan(paths, SilentReporter(), full=True)  # a missing or empty corpus fails before saying "building"
         reporter.warn(f"no index in {paths.index} yet; building it from {paths.corpus}")
     result = build(paths, embedder, reporter)
     return Store.open(paths.index), result

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
+import re
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -19,21 +19,25 @@ B = 0.75
 PARAMETERS: dict[str, Any] = {"k1": K1, "b": B, "method": "lucene", "stemmer": "english", "stopwords": "en"}
 
 
-@cache
-def _stemmer() -> Any:
-    import Stemmer
+_WORD = re.compile(r"(?u)\b\w\w+\b")
+_CAPITALISED = r"(?:[A-Z][\w-]*[a-z][\w-]*|[A-Z]{3,})\b"
+_NAME = re.compile(rf"\b{_CAPITALISED}(?:[ \t]+{_CAPITALISED})*")
 
-    return Stemmer.Stemmer("english")
+
+@cache
+def _analyzer() -> tuple[Any, frozenset[str]]:
+    import Stemmer
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return Stemmer.Stemmer("english"), frozenset(STOPWORDS_EN)
 
 
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
-    """Lower-cased, stop-worded, stemmed word tokens of each text."""
-    os.environ.setdefault("DISABLE_TQDM", "1")
-    from bm25s.tokenization import Tokenizer
-
-    tokenizer = Tokenizer(stopwords="en", stemmer=_stemmer())
-    tokens = tokenizer.tokenize(list(texts), return_as="string", show_progress=False)
-    return [[token for token in row if token] for row in tokens]
+    """Lower-cased words of two or more characters, English stop words removed, Snowball-stemmed."""
+    stemmer, stopwords = _analyzer()
+    return [
+        stemmer.stemWords([word for word in _WORD.findall(text.lower()) if word not in stopwords]) for text in texts
+    ]
 
 
 class LexicalIndex:
@@ -72,3 +76,15 @@ class LexicalIndex:
         if not ids:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self.retriever.get_scores_from_ids(ids), dtype=np.float32)[: self.size]
+
+    def unknown_names(self, question: str) -> list[str]:
+        """Names in the question (runs of capitalised words) of which no word occurs in any indexed passage."""
+        vocabulary = self.retriever.vocab_dict
+        words = question.split(maxsplit=1)
+        after_first_word = question.find(words[1]) if len(words) == 2 else 0  # its capital says nothing
+        names = [match.group() for match in _NAME.finditer(question, after_first_word)]
+        return [
+            name
+            for name, stems in zip(names, tokenize(names), strict=True)
+            if stems and not any(stem in vocabulary for stem in stems)
+        ]

@@ -76,13 +76,13 @@ def write(index: Path, manifest: Manifest) -> None:
     write_atomic(index / MANIFEST, manifest.to_json())
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write text to path through a synced temporary file and a rename."""
+def write_atomic(path: Path, content: str | bytes) -> None:
+    """Write text (as UTF-8) or bytes to path through a synced hidden temporary file and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content.encode("utf-8") if isinstance(content, str) else content)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)

@@ -22,7 +22,16 @@ DEFAULT_MODE: Mode = "hybrid"
 MAX_QUESTION_CHARS = 2_000
 CANDIDATES = 100
 
+CONFIDENCE_DEPTH = 3
+OVERLAP_WEIGHT = 0.3
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_QUANTITY_QUESTION = re.compile(r"\s*(how (much|many)|what (percentage|share|number|amount|fraction))\b", re.IGNORECASE)
+_QUANTITY = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|dozens?|"
+    r"hundreds?|thousands?|millions?|billions?|trillions?|percent|half|third|quarter|decade)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -32,7 +41,9 @@ class Settings:
     mode: Mode = DEFAULT_MODE
     k: int = 5
     dense_weight: float = 0.6
-    threshold: float = 0.42
+    sentence_weight: float = 0.0
+    threshold: float = 0.35
+    lexical_threshold: float = 0.25
     candidates: int = CANDIDATES
     doc: str | None = None
 
@@ -51,7 +62,11 @@ class Hit:
 
 @dataclass(frozen=True)
 class Answer:
-    """The passages for a question, best first; `answered` is False when none is a confident answer."""
+    """The passages for a question, best first; `answered` is False when none is a confident answer.
+
+    `confidence` is the best answering sentence's similarity to the question; `unknown` lists names in the
+    question that the corpus never mentions.
+    """
 
     question: str
     mode: Mode
@@ -59,16 +74,29 @@ class Answer:
     confidence: float
     hits: tuple[Hit, ...]
     seconds: float
+    unknown: tuple[str, ...] = ()
 
 
 def clean_question(question: str) -> tuple[str, bool]:
     """The question with control characters replaced by spaces, and whether any were; errors if unusable."""
     cleaned = _CONTROL.sub(" ", question)
     if not cleaned.strip():
-        raise InputError("the question is empty: ask something, e.g. qa ask \"Who leads chip foundries?\"")
+        raise InputError('the question is empty: ask something, e.g. qa ask "Who leads chip foundries?"')
     if len(cleaned) > MAX_QUESTION_CHARS:
         raise InputError(f"the question is {len(cleaned):,} characters long; keep it under {MAX_QUESTION_CHARS:,}")
     return " ".join(cleaned.split()), cleaned != question
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Candidate rows best first, with fused, dense and BM25 scores by row."""
+
+    rows: list[int]
+    fused: dict[int, float]
+    dense: dict[int, float]
+    lexical: dict[int, float]
+    query_vector: np.ndarray | None
+    terms: set[str]
 
 
 class Searcher:
@@ -85,47 +113,61 @@ class Searcher:
         question, _ = clean_question(question)
         if settings.k < 1:
             raise InputError(f"k must be at least 1, not {settings.k}")
-        rows = self._rows(settings.doc)
-        query_vector = None
-        if settings.mode != "lexical":
-            if self.embedder is None:
-                raise InputError(f"mode {settings.mode} needs the embedding model")
-            query_vector = self.embedder.embed([question])[0]
-        dense_scores = self._dense(query_vector, rows, settings.candidates) if query_vector is not None else {}
-        lexical_all = self.store.lexical.scores(question) if settings.mode != "dense" else None
-        lexical_scores = _top(lexical_all, rows, settings.candidates) if lexical_all is not None else {}
-        candidates = set(dense_scores) | set(lexical_scores)
-        if query_vector is not None and lexical_scores:
-            missing = sorted(candidates - set(dense_scores))
-            if missing:
-                sims = np.asarray(self.store.vectors[missing]) @ query_vector
-                dense_scores.update(zip(missing, sims.tolist(), strict=True))
-        if lexical_all is not None:
-            lexical_scores = {row: float(lexical_all[row]) for row in candidates}
-        fused = fuse(dense_scores, lexical_scores, settings)
-        ordered = sorted(fused, key=lambda row: (-fused[row], row))
-        chosen = _distinct(self.store, ordered, settings.k)
-        query_terms = set(tokenize([question])[0])
+        ranking = self.rank(question, settings)
+        chosen = _distinct(self.store, ranking.rows, settings.k)
+        highlights = [self._highlight(row, passage, ranking.query_vector, ranking.terms) for row, passage in chosen]
         hits = tuple(
             Hit(
                 rank=rank,
                 passage=passage,
-                score=round(fused[row], 4),
-                dense=round(dense_scores[row], 4) if row in dense_scores else None,
-                lexical=round(lexical_scores[row], 4) if row in lexical_scores else None,
-                highlight=self._highlight(row, passage, query_vector, query_terms),
+                score=round(ranking.fused[row], 4),
+                dense=round(ranking.dense[row], 4) if row in ranking.dense else None,
+                lexical=round(ranking.lexical[row], 4) if row in ranking.lexical else None,
+                highlight=span,
             )
-            for rank, (row, passage) in enumerate(chosen, start=1)
+            for rank, ((row, passage), (span, _)) in enumerate(zip(chosen, highlights, strict=True), start=1)
         )
-        confidence = _confidence(hits, dense_scores, query_terms, settings)
+        unknown = tuple(self.store.lexical.unknown_names(question))
+        support = [score for _, score in highlights[:CONFIDENCE_DEPTH]]
+        confidence = max(support, default=0.0)
+        threshold = settings.lexical_threshold if ranking.query_vector is None else settings.threshold
+        answered = bool(hits) and confidence >= threshold and not unknown and _has_answer_type(question, hits)
         return Answer(
             question=question,
             mode=settings.mode,
-            answered=bool(hits) and confidence >= settings.threshold,
+            answered=answered,
             confidence=round(confidence, 4),
             hits=hits,
             seconds=time.perf_counter() - began,
+            unknown=unknown,
         )
+
+    def rank(self, question: str, settings: Settings, query_vector: np.ndarray | None = None) -> Ranking:
+        """Candidate rows for the question, best first, with their scores (no deduplication)."""
+        rows = self._rows(settings.doc)
+        if settings.mode != "lexical" and query_vector is None:
+            if self.embedder is None:
+                raise InputError(f"mode {settings.mode} needs the embedding model")
+            query_vector = self.embedder.embed([question])[0]
+        if settings.mode == "lexical":
+            query_vector = None
+        dense = self._dense(query_vector, rows, settings.candidates) if query_vector is not None else {}
+        lexical_all = self.store.lexical.scores(question) if settings.mode != "dense" else None
+        lexical = _top(lexical_all, rows, settings.candidates) if lexical_all is not None else {}
+        candidates = set(dense) | set(lexical)
+        if query_vector is not None and lexical:
+            missing = sorted(candidates - set(dense))
+            if missing:
+                sims = np.asarray(self.store.vectors[missing]) @ query_vector
+                dense.update(zip(missing, sims.tolist(), strict=True))
+        if lexical_all is not None:
+            lexical = {row: float(lexical_all[row]) for row in candidates}
+        sentence = {}
+        if settings.mode == "hybrid" and query_vector is not None and settings.sentence_weight > 0:
+            sentence = self.store.best_sentence_scores(sorted(candidates), query_vector)
+        fused = fuse(dense, lexical, settings, sentence)
+        ordered = sorted(fused, key=lambda row: (-fused[row], row))
+        return Ranking(ordered, fused, dense, lexical, query_vector, set(tokenize([question])[0]))
 
     def _rows(self, doc: str | None) -> range | None:
         if doc is None:
@@ -146,40 +188,47 @@ class Searcher:
 
     def _highlight(
         self, row: int, passage: Passage, query: np.ndarray | None, terms: set[str]
-    ) -> tuple[int, int] | None:
-        """The sentence that best answers: sentence-vector similarity plus a little word overlap."""
+    ) -> tuple[tuple[int, int] | None, float]:
+        """The sentence that best answers and how well: its vector's cosine with the question (else word overlap)."""
         if not passage.sentences:
-            return None
+            return None, 0.0
         overlap = np.array([_overlap(passage.text[s:e], terms) for s, e in passage.sentences])
-        scores = 0.3 * overlap
+        support = overlap
         if query is not None:
             sentence_rows = self.store.sentence_rows(row)
-            scores = scores + np.asarray(self.store.sentence_vectors[sentence_rows.start : sentence_rows.stop]) @ query
-        return passage.sentences[int(np.argmax(scores))]
+            support = np.asarray(self.store.sentence_vectors[sentence_rows.start : sentence_rows.stop]) @ query
+        best = int(np.argmax(support + OVERLAP_WEIGHT * overlap))
+        return passage.sentences[best], float(support[best])
 
 
-def fuse(dense: dict[int, float], lexical: dict[int, float], settings: Settings) -> dict[int, float]:
-    """One score per candidate: cosine, BM25 scaled by the best candidate, or their weighted blend."""
+def fuse(
+    dense: dict[int, float], lexical: dict[int, float], settings: Settings, sentence: dict[int, float] | None = None
+) -> dict[int, float]:
+    """One score per candidate: cosine, BM25 scaled by the best candidate, or (hybrid) a weighted blend of the
+    passage cosine, the best sentence cosine and the scaled BM25 score."""
     if settings.mode == "dense":
         return dict(dense)
     top = max(lexical.values(), default=0.0)
     scaled = {row: (score / top if top > 0 else 0.0) for row, score in lexical.items()}
     if settings.mode == "lexical":
         return scaled
-    weight = settings.dense_weight
-    rows = set(dense) | set(scaled)
-    return {row: weight * dense.get(row, 0.0) + (1 - weight) * scaled.get(row, 0.0) for row in rows}
+    sentence = sentence or {}
+    dense_weight = settings.dense_weight
+    sentence_weight = settings.sentence_weight if sentence else 0.0
+    lexical_weight = 1 - dense_weight - sentence_weight
+    return {
+        row: dense_weight * dense.get(row, 0.0)
+        + sentence_weight * sentence.get(row, 0.0)
+        + lexical_weight * scaled.get(row, 0.0)
+        for row in set(dense) | set(scaled)
+    }
 
 
-def _confidence(hits: tuple[Hit, ...], dense: dict[int, float], terms: set[str], settings: Settings) -> float:
-    """How sure the top passage answers: its cosine, or for lexical mode its share of the question's words."""
-    if not hits:
-        return 0.0
-    best = hits[0]
-    coverage = _overlap(best.passage.text, terms)
-    if settings.mode == "lexical":
-        return coverage
-    return (best.dense or 0.0) + 0.1 * coverage
+def _has_answer_type(question: str, hits: tuple[Hit, ...]) -> bool:
+    """A how-much or how-many question is only answered by top passages that state some quantity."""
+    if not _QUANTITY_QUESTION.match(question):
+        return True
+    return any(_QUANTITY.search(hit.passage.text) for hit in hits[:CONFIDENCE_DEPTH])
 
 
 def _overlap(text: str, terms: set[str]) -> float:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -18,18 +20,41 @@ class FakeEmbedder:
         self.name = name
         self.dimension = dimension
         self.calls: list[int] = []
+        self._ids: dict[str, int] = {}
+        self._vectors: list[np.ndarray] = []
 
-    def _word(self, word: str) -> np.ndarray:
-        seed = int.from_bytes(hashlib.sha256(word.encode()).digest()[:8], "little")
-        return np.random.default_rng(seed).standard_normal(self.dimension).astype(np.float32)
+    def _word(self, word: str) -> int:
+        """Row of the word's vector, drawn once per word (cached: big corpora stay fast)."""
+        found = self._ids.get(word)
+        if found is None:
+            seed = int.from_bytes(hashlib.sha256(word.encode()).digest()[:8], "little")
+            self._vectors.append(np.random.default_rng(seed).standard_normal(self.dimension).astype(np.float32))
+            found = self._ids[word] = len(self._vectors) - 1
+        return found
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         self.calls.append(len(texts))
+        ids = [[self._word(word) for word in _WORD.findall(text.lower())] for text in texts]
+        table = np.stack(self._vectors) if self._vectors else np.zeros((0, self.dimension), dtype=np.float32)
         rows = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in _WORD.findall(text.lower()):
-                rows[row] += self._word(word)
-            norm = np.linalg.norm(rows[row])
-            if norm > 0:
-                rows[row] /= norm
+        for row, words in enumerate(ids):
+            if words:
+                rows[row] = table[words].sum(axis=0)
+        norms = np.linalg.norm(rows, axis=1, keepdims=True)
+        np.divide(rows, norms, out=rows, where=norms > 0)
         return rows
+
+
+class SlowEmbedder(FakeEmbedder):
+    """A FakeEmbedder that notes each call in a file, then sleeps: lets tests kill or race a real build process."""
+
+    def __init__(self, signal: Path, seconds: float, name: str = "fake-hash-64") -> None:
+        super().__init__(name=name)
+        self.signal = signal
+        self.seconds = seconds
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        with self.signal.open("a") as stream:
+            stream.write(f"{len(texts)}\n")
+        time.sleep(self.seconds)
+        return super().embed(texts)

@@ -1,0 +1,324 @@
+"""Answer quality: gold sets judged by answer containment, BEIR benchmarks, saved runs and comparisons."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import re
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from qa.errors import InputError
+from qa.retrieval import Answer, Mode, Searcher, Settings
+
+HIT_KS = (1, 3, 5)
+MRR_DEPTH = 10
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class GoldQuestion:
+    """A question and the strings of which a correct passage contains at least one."""
+
+    id: str
+    question: str
+    answers: tuple[str, ...]
+    doc_id: str | None = None
+    answerable: bool = True
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    """How one gold question fared: the rank of the first correct passage (None if not in the top 10)."""
+
+    id: str
+    question: str
+    answerable: bool
+    rank: int | None
+    answered: bool
+    expected: tuple[str, ...]
+    top_citation: str | None
+    milliseconds: float
+
+
+@dataclass(frozen=True)
+class ModeReport:
+    """Metrics of one retrieval mode over a gold set."""
+
+    mode: str
+    questions: int
+    answerable: int
+    unanswerable: int
+    hit_at: dict[str, float]
+    mrr_at_10: float
+    abstention_precision: float | None
+    abstention_recall: float | None
+    false_abstention_rate: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+    results: tuple[QuestionResult, ...] = field(repr=False)
+
+    def failures(self, k: int) -> list[QuestionResult]:
+        """Answerable questions with no correct passage in the top k."""
+        return [result for result in self.results if result.answerable and (result.rank is None or result.rank > k)]
+
+
+def fold(text: str) -> str:
+    """Case- and whitespace-insensitive form used for answer containment."""
+    return _SPACE.sub(" ", text).strip().casefold()
+
+
+def contains_answer(text: str, answers: Sequence[str]) -> bool:
+    """Whether text contains any answer string, ignoring case and runs of white space."""
+    folded = fold(text)
+    return any(fold(answer) and fold(answer) in folded for answer in answers)
+
+
+def load_gold(path: Path) -> list[GoldQuestion]:
+    """Read a JSON Lines gold set; a malformed line is an error naming the line."""
+    if not path.is_file():
+        raise InputError(f"gold set {path} does not exist: pass --gold FILE")
+    questions: list[GoldQuestion] = []
+    seen: set[str] = set()
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            answerable = bool(raw.get("answerable", True))
+            question = GoldQuestion(
+                id=str(raw.get("id") or f"line-{number}"),
+                question=str(raw["question"]),
+                answers=tuple(str(answer) for answer in raw.get("answers", [])),
+                doc_id=raw.get("doc_id"),
+                answerable=answerable,
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise InputError(f"{path}:{number}: not a gold question ({type(error).__name__}: {error})") from error
+        if question.answerable and not question.answers:
+            raise InputError(f"{path}:{number}: answerable question {question.id!r} lists no answers")
+        if question.id in seen:
+            raise InputError(f"{path}:{number}: duplicate id {question.id!r}")
+        seen.add(question.id)
+        questions.append(question)
+    if not questions:
+        raise InputError(f"gold set {path} has no questions")
+    return questions
+
+
+def first_correct_rank(answer: Answer, question: GoldQuestion) -> int | None:
+    """1-based rank of the first passage that contains an answer (and is in doc_id, when given)."""
+    for hit in answer.hits:
+        in_document = question.doc_id is None or hit.passage.doc_id == question.doc_id
+        if in_document and contains_answer(hit.passage.text, question.answers):
+            return hit.rank
+    return None
+
+
+def evaluate(searcher: Searcher, gold: Sequence[GoldQuestion], settings: Settings) -> ModeReport:
+    """Ask every gold question in one mode and score the answers."""
+    depth = replace(settings, k=max(settings.k, MRR_DEPTH))
+    results: list[QuestionResult] = []
+    for question in gold:
+        began = time.perf_counter()
+        answer = searcher.ask(question.question, depth)
+        elapsed = (time.perf_counter() - began) * 1000
+        results.append(
+            QuestionResult(
+                id=question.id,
+                question=question.question,
+                answerable=question.answerable,
+                rank=first_correct_rank(answer, question) if question.answerable else None,
+                answered=answer.answered,
+                expected=question.answers,
+                top_citation=answer.hits[0].passage.citation if answer.hits else None,
+                milliseconds=round(elapsed, 2),
+            )
+        )
+    return summarise(settings.mode, results)
+
+
+def summarise(mode: str, results: Sequence[QuestionResult]) -> ModeReport:
+    """Containment metrics (DPR-style Hit@k, MRR@10), abstention quality and latency of a set of results."""
+    answerable = [result for result in results if result.answerable]
+    unanswerable = [result for result in results if not result.answerable]
+    hit_at = {f"hit@{k}": _share(answerable, lambda r, k=k: r.rank is not None and r.rank <= k) for k in HIT_KS}
+    mrr = _mean([1 / r.rank if r.rank is not None and r.rank <= MRR_DEPTH else 0.0 for r in answerable])
+    abstained = [result for result in results if not result.answered]
+    correct_abstentions = sum(1 for result in abstained if not result.answerable)
+    latencies = sorted(result.milliseconds for result in results)
+    return ModeReport(
+        mode=mode,
+        questions=len(results),
+        answerable=len(answerable),
+        unanswerable=len(unanswerable),
+        hit_at=hit_at,
+        mrr_at_10=round(mrr, 4),
+        abstention_precision=round(correct_abstentions / len(abstained), 4) if abstained else None,
+        abstention_recall=round(correct_abstentions / len(unanswerable), 4) if unanswerable else None,
+        false_abstention_rate=_share(answerable, lambda r: not r.answered),
+        latency_p50_ms=round(percentile(latencies, 50), 2),
+        latency_p95_ms=round(percentile(latencies, 95), 2),
+        results=tuple(results),
+    )
+
+
+def _share(results: Sequence[QuestionResult], test: Any) -> float:
+    return round(sum(1 for result in results if test(result)) / len(results), 4) if results else 0.0
+
+
+def _mean(values: Sequence[float]) -> float:
+    return statistics.fmean(values) if values else 0.0
+
+
+def percentile(sorted_values: Sequence[float], pct: float) -> float:
+    """The pct-th percentile of sorted values, by linear interpolation."""
+    if not sorted_values:
+        return 0.0
+    position = (len(sorted_values) - 1) * pct / 100
+    low, high = math.floor(position), math.ceil(position)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
+
+
+# Saved runs and comparisons
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What changed between the previous saved run on a gold set and this one, per mode."""
+
+    previous_at: str
+    metrics: dict[str, dict[str, tuple[float | None, float | None]]]
+    newly_passing: dict[str, list[str]]
+    newly_failing: dict[str, list[str]]
+
+
+def gold_key(path: Path) -> str:
+    """Runs on the same gold file share this key."""
+    resolved = str(path.resolve())
+    return f"{path.stem}-{hashlib.sha256(resolved.encode()).hexdigest()[:8]}"
+
+
+def report_json(reports: Sequence[ModeReport], k: int, gold: Path | str) -> dict[str, Any]:
+    """The machine-readable form of an evaluation (what --json prints and runs save)."""
+    return {
+        "gold": str(gold),
+        "k": k,
+        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "modes": {
+            report.mode: {
+                **{key: value for key, value in asdict(report).items() if key not in {"results", "mode"}},
+                "failures": [asdict(result) for result in report.failures(k)],
+                "passed": sorted(result.id for result in report.results if _passed(result, k)),
+                "failed": sorted(result.id for result in report.results if not _passed(result, k)),
+            }
+            for report in reports
+        },
+    }
+
+
+def _passed(result: QuestionResult, k: int) -> bool:
+    if result.answerable:
+        return result.rank is not None and result.rank <= k and result.answered
+    return not result.answered
+
+
+def save_run(runs: Path, key: str, data: dict[str, Any]) -> Path:
+    """Store an evaluation under the index's runs folder."""
+    from qa.manifest import write_atomic
+
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    path = runs / f"{key}-{stamp}.json"
+    write_atomic(path, json.dumps(data, indent=2))
+    return path
+
+
+def previous_run(runs: Path, key: str) -> dict[str, Any] | None:
+    """The latest saved run for the key, or None."""
+    if not runs.is_dir():
+        return None
+    for path in sorted(runs.glob(f"{key}-*.json"), reverse=True):
+        try:
+            loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        return loaded
+    return None
+
+
+COMPARED_METRICS = ("hit@1", "hit@3", "hit@5", "mrr_at_10", "abstention_recall", "false_abstention_rate", "ndcg@10")
+
+
+def compare_runs(before: dict[str, Any], after: dict[str, Any]) -> Comparison:
+    """Metrics before and after, and questions that newly pass or fail, for modes in both runs."""
+    metrics: dict[str, dict[str, tuple[float | None, float | None]]] = {}
+    passing: dict[str, list[str]] = {}
+    failing: dict[str, list[str]] = {}
+    for mode, now in after["modes"].items():
+        then = before["modes"].get(mode)
+        if then is None:
+            continue
+        flat_then, flat_now = _flat_metrics(then), _flat_metrics(now)
+        metrics[mode] = {
+            name: (flat_then.get(name), flat_now.get(name)) for name in COMPARED_METRICS if name in flat_now
+        }
+        passing[mode] = sorted(set(now.get("passed", [])) - set(then.get("passed", [])))
+        failing[mode] = sorted(set(now.get("failed", [])) - set(then.get("failed", [])))
+    return Comparison(before.get("at", "?"), metrics, passing, failing)
+
+
+def _flat_metrics(mode: dict[str, Any]) -> dict[str, float | None]:
+    flat: dict[str, float | None] = dict(mode.get("hit_at", {}))
+    for name, value in mode.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            flat[name] = float(value)
+    return flat
+
+
+def markdown_report(data: dict[str, Any], comparison: Comparison | None = None) -> str:
+    """A Markdown report of an evaluation."""
+    lines = [f"# qa eval: {data['gold']}", "", f"Run at {data['at']}, k = {data['k']}.", ""]
+    lines += ["| mode | Hit@1 | Hit@3 | Hit@5 | MRR@10 | abstain P | abstain R | false abstain | p50 ms | p95 ms |"]
+    lines += ["|---|---|---|---|---|---|---|---|---|---|"]
+    for mode, values in data["modes"].items():
+        hit = values["hit_at"]
+        lines.append(
+            f"| {mode} | {hit['hit@1']:.3f} | {hit['hit@3']:.3f} | {hit['hit@5']:.3f} | {values['mrr_at_10']:.3f} | "
+            f"{_fmt(values['abstention_precision'])} | {_fmt(values['abstention_recall'])} | "
+            f"{values['false_abstention_rate']:.3f} | {values['latency_p50_ms']:.1f} | {values['latency_p95_ms']:.1f} |"
+        )
+    for mode, values in data["modes"].items():
+        if values["failures"]:
+            lines += ["", f"## Failures ({mode})", ""]
+            for failure in values["failures"]:
+                lines.append(
+                    f"- **{failure['question']}** expected {' / '.join(failure['expected'])}; "
+                    f"first: {failure['top_citation']}"
+                )
+    if comparison is not None:
+        lines += ["", f"## Compared with the run of {comparison.previous_at}", ""]
+        for mode, metrics in comparison.metrics.items():
+            changes = ", ".join(f"{name} {_fmt(a)} → {_fmt(b)}" for name, (a, b) in metrics.items())
+            lines.append(f"- {mode}: {changes}")
+            if comparison.newly_passing[mode]:
+                lines.append(f"  - newly passing: {', '.join(comparison.newly_passing[mode])}")
+            if comparison.newly_failing[mode]:
+                lines.append(f"  - newly failing: {', '.join(comparison.newly_failing[mode])}")
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def modes_of(choice: str) -> list[Mode]:
+    """The modes an --mode option names ("all" for every mode)."""
+    from qa.retrieval import MODES
+
+    return list(MODES) if choice == "all" else [choice]  # type: ignore[list-item]

@@ -1,0 +1,182 @@
+"""`qa ask` with the fake embedder: JSON Lines, stdin batches, options, environment and open-or-build."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from qa import cli
+from qa.paths import Paths
+from tests.conftest import ESSAY
+from tests.fakes import FakeEmbedder
+
+PASSAGE_KEYS = {"rank", "passage_id", "doc_id", "title", "citation", "score", "start", "end", "text", "highlight"}
+EXTRA = "# Harbour notes\n\nThe harbour cranes were painted red in 1999. Ships now dock at night.\n"
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json_lines(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.out.splitlines()]
+
+
+@pytest.fixture
+def qa(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
+    """Run the CLI in-process with the fake embedder (named after --model when one is given)."""
+    monkeypatch.setattr(cli, "_embedder", lambda model: FakeEmbedder(name=model or "fake-hash-64"))
+
+    def run(*args: str, stdin: str | None = None) -> Result:
+        capsys.readouterr()
+        if stdin is not None:
+            monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        code = cli.run(list(args))
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+def where(paths: Paths) -> list[str]:
+    return ["--corpus", str(paths.corpus), "--index", str(paths.index)]
+
+
+def test_json_answer_for_one_question(qa: Any, essay_paths: Paths) -> None:
+    result = qa("ask", *where(essay_paths), "--json", "Which company leads global chip foundries?")
+    assert result.code == 0
+    (answer,) = result.json_lines()
+    assert {"question", "answered", "passages"} <= set(answer)
+    assert answer["question"] == "Which company leads global chip foundries?"
+    assert isinstance(answer["answered"], bool)
+    assert [p["rank"] for p in answer["passages"]] == [1, 2, 3, 4, 5]
+    text = ESSAY.read_text(encoding="utf-8")
+    for passage in answer["passages"]:
+        assert set(passage) == PASSAGE_KEYS
+        assert passage["doc_id"] == ESSAY.name
+        assert passage["title"] == "There can be no winners in a US-China AI arms race"
+        assert passage["citation"].startswith(passage["title"] + ", ¶")
+        assert passage["passage_id"].startswith(ESSAY.name + "#")
+        assert text[passage["start"] : passage["end"]] == passage["text"]
+        start, end = passage["highlight"]
+        assert 0 <= start < end <= len(passage["text"])
+        assert isinstance(passage["score"], float)
+    # The index was missing: it was built first, and stderr said so.
+    assert "no index" in result.err and "building" in result.err
+    assert (essay_paths.index / "manifest.json").is_file()
+
+
+def test_second_ask_uses_the_fresh_index_quietly(qa: Any, essay_paths: Paths) -> None:
+    assert qa("index", *where(essay_paths)).code == 0
+    result = qa("ask", *where(essay_paths), "--json", "TSMC")
+    assert result.code == 0
+    assert result.err == ""
+    assert len(result.json_lines()) == 1
+
+
+def test_stdin_batch_prints_one_json_line_per_question(qa: Any, essay_paths: Paths) -> None:
+    questions = ["Which company leads global chip foundries?", "Who is Gina Raimondo?", "What is a fool's errand?"]
+    stdin = questions[0] + "\n\n   \n" + questions[1] + "\n" + questions[2]
+    result = qa("ask", *where(essay_paths), "--json", "-k", "2", stdin=stdin)
+    assert result.code == 0
+    answers = result.json_lines()
+    assert [a["question"] for a in answers] == questions
+    assert all(len(a["passages"]) == 2 for a in answers)
+    assert "qa:" in result.err, "building the index is reported on stderr, not stdout"
+
+
+def test_stdin_batch_reports_a_bad_line_and_goes_on(qa: Any, essay_paths: Paths) -> None:
+    result = qa("ask", *where(essay_paths), "--json", stdin="TSMC\n\x01\x02\nRaimondo\n")
+    assert result.code == 2
+    assert [a["question"] for a in result.json_lines()] == ["TSMC", "Raimondo"]
+    errors = [line for line in result.err.splitlines() if line.startswith("qa: error:")]
+    assert len(errors) == 1 and "empty" in errors[0]
+
+
+def test_plain_text_answer_cites_and_highlights(qa: Any, essay_paths: Paths) -> None:
+    result = qa("ask", *where(essay_paths), "-k", "2", "TSMC foundries Taiwan")
+    assert result.code == 0
+    lines = result.out.splitlines()
+    assert lines[0].startswith("No confident answer") or lines[0].startswith("1. ")
+    first = next(line for line in lines if line.startswith("1. "))
+    assert first.startswith("1. There can be no winners in a US-China AI arms race, ¶")
+    assert any(line.startswith("2. ") for line in lines)
+    assert not any(line.startswith("3. ") for line in lines)
+    assert "**" in result.out
+    assert "\x1b[" not in result.out, "no colour codes when stdout is not a terminal"
+
+
+def test_k_mode_and_doc_options(qa: Any, essay_paths: Paths) -> None:
+    (essay_paths.corpus / "notes").mkdir()
+    (essay_paths.corpus / "notes" / "harbour.md").write_text(EXTRA, encoding="utf-8")
+    result = qa("ask", *where(essay_paths), "--json", "-k", "1", "--mode", "lexical", "harbour cranes")
+    (answer,) = result.json_lines()
+    assert len(answer["passages"]) == 1
+    assert answer["passages"][0]["doc_id"] == "notes/harbour.md"
+    assert answer["passages"][0]["title"] == "Harbour notes"
+    restricted = qa("ask", *where(essay_paths), "--json", "-k", "3", "--doc", ESSAY.name, "harbour cranes")
+    (answer,) = restricted.json_lines()
+    assert answer["passages"] and {p["doc_id"] for p in answer["passages"]} == {ESSAY.name}
+
+
+def test_environment_chooses_corpus_and_index(
+    qa: Any, essay_paths: Paths, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    monkeypatch.setenv("QA_CORPUS", str(essay_paths.corpus))
+    monkeypatch.setenv("QA_INDEX", str(essay_paths.index))
+    result = qa("ask", "--json", "TSMC")
+    assert result.code == 0
+    assert result.json_lines()[0]["passages"][0]["doc_id"] == ESSAY.name
+    assert (essay_paths.index / "manifest.json").is_file()
+    # Options win over the environment.
+    other = tmp_path / "other-corpus"
+    other.mkdir()
+    (other / "harbour.md").write_text(EXTRA, encoding="utf-8")
+    result = qa("ask", "--corpus", str(other), "--index", str(tmp_path / "other-index"), "--json", "harbour")
+    assert {p["doc_id"] for p in result.json_lines()[0]["passages"]} == {"harbour.md"}
+    assert (tmp_path / "other-index" / "manifest.json").is_file()
+
+
+def test_default_folders_are_corpus_and_index_in_the_working_directory(
+    qa: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "corpus").mkdir()
+    shutil.copy(ESSAY, tmp_path / "corpus" / ESSAY.name)
+    monkeypatch.chdir(tmp_path)
+    result = qa("ask", "--json", "TSMC")
+    assert result.code == 0
+    assert (tmp_path / "index" / "manifest.json").is_file()
+
+
+def test_stale_index_is_updated_first(qa: Any, essay_paths: Paths) -> None:
+    assert qa("index", *where(essay_paths)).code == 0
+    (essay_paths.corpus / "harbour.md").write_text(EXTRA, encoding="utf-8")
+    result = qa("ask", *where(essay_paths), "--json", "--mode", "lexical", "harbour cranes")
+    assert result.code == 0
+    assert "changed" in result.err
+    assert result.json_lines()[0]["passages"][0]["doc_id"] == "harbour.md"
+
+
+def test_another_model_is_refused_until_a_full_rebuild(qa: Any, essay_paths: Paths) -> None:
+    assert qa("index", *where(essay_paths)).code == 0
+    refused = qa("ask", *where(essay_paths), "--model", "other-model", "TSMC")
+    assert refused.code == 2
+    assert refused.out == ""
+    assert refused.err.count("\n") == 1 and "run qa index --full" in refused.err
+    assert qa("index", *where(essay_paths), "--model", "other-model", "--full").code == 0
+    assert qa("ask", *where(essay_paths), "--model", "other-model", "--json", "TSMC").code == 0
+
+
+def test_index_command_reports_what_it_did(qa: Any, essay_paths: Paths) -> None:
+    built = qa("index", *where(essay_paths))
+    assert built.code == 0
+    assert built.out.startswith("indexed 1 documents, ")
+    again = qa("index", *where(essay_paths))
+    assert again.out.startswith("index is up to date: 1 documents")

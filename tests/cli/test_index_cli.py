@@ -1,0 +1,173 @@
+"""`qa index`: incremental updates, --dry-run, --full, and a no-op that never loads the model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qa import cli, index, manifest
+from qa.embedding import DEFAULT_MODEL
+from qa.paths import Paths
+from qa.progress import SilentReporter
+from tests.conftest import REPO
+from tests.fakes import FakeEmbedder
+from tests.unit.test_incremental import paragraph, write_doc
+
+
+@pytest.fixture
+def embedders(monkeypatch: pytest.MonkeyPatch) -> list[FakeEmbedder]:
+    """Every embedder the CLI makes: fakes, so tests stay fast."""
+    made: list[FakeEmbedder] = []
+
+    def make(model: str | None) -> FakeEmbedder:
+        made.append(FakeEmbedder())
+        return made[-1]
+
+    monkeypatch.setattr(cli, "_embedder", make)
+    return made
+
+
+def qa_index(paths: Paths, *args: str) -> list[str]:
+    return ["index", "--corpus", str(paths.corpus), "--index", str(paths.index), *args]
+
+
+def state(paths: Paths) -> tuple[bytes, list[str]]:
+    """The manifest's bytes and the generation folders: what a dry run must not touch."""
+    folders = sorted(path.name for path in paths.index.iterdir() if path.name.startswith(index.GENERATION_PREFIX))
+    return (paths.index / manifest.MANIFEST).read_bytes(), folders
+
+
+def test_index_then_noop(essay_paths: Paths, embedders: list[FakeEmbedder], capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.run(qa_index(essay_paths)) == 0
+    out = capsys.readouterr().out
+    passages = manifest.read(essay_paths.index).passages
+    assert out.startswith(f"indexed 1 documents, {passages} passages in ")
+    assert out.rstrip().endswith(f"({passages} embedded; 1 added, 0 changed, 0 removed)")
+    assert cli.run(qa_index(essay_paths)) == 0
+    assert capsys.readouterr().out.startswith(f"index is up to date: 1 documents, {passages} passages (")
+    assert embedders[1].calls == []
+
+
+def test_index_reports_what_changed(
+    essay_paths: Paths, embedders: list[FakeEmbedder], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.run(qa_index(essay_paths)) == 0
+    write_doc(essay_paths.corpus, "tides.md", "spring tides")
+    assert cli.run(qa_index(essay_paths)) == 0
+    out = capsys.readouterr().out.splitlines()[-1]
+    assert out.startswith("indexed 2 documents, ")
+    assert out.endswith(f"({embedders[1].calls[0]} embedded; 1 added, 0 changed, 0 removed)")
+
+
+def test_dry_run_before_the_first_build_counts_every_passage(
+    essay_paths: Paths, embedders: list[FakeEmbedder], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.run(qa_index(essay_paths, "--dry-run")) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert not essay_paths.index.exists()
+    assert embedders == []
+    result = index.build(essay_paths, FakeEmbedder(), SilentReporter())
+    assert out == [
+        "add     no-winners-ai-race.md",
+        f"1 to add, 0 changed, 0 to remove, 0 unchanged; {result.embedded} passages to embed",
+    ]
+
+
+def test_dry_run_lists_changes_without_touching_the_index(
+    essay_paths: Paths, embedders: list[FakeEmbedder], capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = essay_paths.corpus
+    write_doc(corpus, "glaciers.md", "glaciers of the northern valley")
+    write_doc(corpus, "orchard.txt", "orchard apples")
+    index.build(essay_paths, FakeEmbedder(), SilentReporter())
+    with (corpus / "glaciers.md").open("a", encoding="utf-8") as stream:
+        stream.write("\n" + paragraph("glaciers of the northern valley", 8) + "\n")
+    (corpus / "orchard.txt").unlink()
+    write_doc(corpus, "harbour/cranes.md", "harbour cranes", paragraphs=2)
+    before = state(essay_paths)
+    assert cli.run(qa_index(essay_paths, "--dry-run")) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert state(essay_paths) == before
+    assert embedders == []
+    result = index.build(essay_paths, FakeEmbedder(), SilentReporter())
+    assert result.embedded > 0
+    assert out == [
+        "add     harbour/cranes.md",
+        "change  glaciers.md",
+        "remove  orchard.txt",
+        f"1 to add, 1 changed, 1 to remove, 1 unchanged; {result.embedded} passages to embed",
+    ]
+
+
+def test_dry_run_full_counts_everything(
+    essay_paths: Paths, embedders: list[FakeEmbedder], capsys: pytest.CaptureFixture[str]
+) -> None:
+    built = index.build(essay_paths, FakeEmbedder(), SilentReporter())
+    before = state(essay_paths)
+    assert cli.run(qa_index(essay_paths, "--dry-run")) == 0
+    assert (
+        capsys.readouterr().out.splitlines()[-1] == "0 to add, 0 changed, 0 to remove, 1 unchanged; 0 passages to embed"
+    )
+    assert cli.run(qa_index(essay_paths, "--dry-run", "--full")) == 0
+    assert capsys.readouterr().out.splitlines()[-1].endswith(f"; {built.passages} passages to embed")
+    assert state(essay_paths) == before
+
+
+def test_full_rebuilds_everything(
+    essay_paths: Paths, embedders: list[FakeEmbedder], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.run(qa_index(essay_paths)) == 0
+    generation = manifest.read(essay_paths.index).generation
+    assert cli.run(qa_index(essay_paths, "--full")) == 0
+    passages = manifest.read(essay_paths.index).passages
+    assert capsys.readouterr().out.splitlines()[-1].endswith(f"({passages} embedded; 1 added, 0 changed, 0 removed)")
+    assert manifest.read(essay_paths.index).generation != generation
+
+
+@pytest.mark.parametrize("problem", ["missing", "empty", "unsupported-only"])
+def test_unusable_corpus_is_a_one_line_error(
+    paths: Paths, embedders: list[FakeEmbedder], capsys: pytest.CaptureFixture[str], problem: str
+) -> None:
+    if problem == "missing":
+        paths.corpus.rmdir()
+    elif problem == "unsupported-only":
+        (paths.corpus / "notes.docx").write_bytes(b"PK")
+    assert cli.run(qa_index(paths)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("qa: error: corpus ")
+    assert err.count("\n") == 1
+    assert "--corpus DIR" in err
+    assert not (paths.index / manifest.MANIFEST).exists()
+
+
+NOOP = """
+import sys, time
+from qa.cli import run
+started = time.perf_counter()
+code = run(["index", "--corpus", sys.argv[1], "--index", sys.argv[2]])
+seconds = time.perf_counter() - started
+print(code, round(seconds, 3), "torch" in sys.modules, "sentence_transformers" in sys.modules)
+"""
+
+
+def test_noop_qa_index_does_not_load_the_model(essay_paths: Paths, tmp_path: Path) -> None:
+    """A real process: on an unchanged corpus `qa index` neither imports torch nor takes a second."""
+    index.build(essay_paths, FakeEmbedder(name=DEFAULT_MODEL), SilentReporter())
+    done = subprocess.run(
+        [sys.executable, "-c", NOOP, str(essay_paths.corpus), str(essay_paths.index)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("index is up to date: 1 documents")
+    code, seconds, torch_loaded, st_loaded = lines[1].split()
+    assert (code, torch_loaded, st_loaded) == ("0", "False", "False")
+    assert float(seconds) < 1.0
+    assert json.loads((essay_paths.index / manifest.MANIFEST).read_text())["model"] == DEFAULT_MODEL

@@ -1,0 +1,149 @@
+"""`qa status [--json]`: documents, passages, model, build time, and fresh or stale."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from qa import cli
+from qa.chunking import chunk
+from qa.documents import load_all, scan
+from qa.paths import Paths
+from tests.conftest import ESSAY
+from tests.fakes import FakeEmbedder
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> dict[str, Any]:
+        (line,) = self.out.splitlines()
+        loaded: dict[str, Any] = json.loads(line)
+        return loaded
+
+
+@pytest.fixture
+def qa(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
+    """Run the CLI in-process with the fake embedder."""
+    monkeypatch.setattr(cli, "_embedder", lambda model: FakeEmbedder(name=model or "fake-hash-64"))
+
+    def run(*args: str) -> Result:
+        capsys.readouterr()
+        code = cli.run(list(args))
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+def where(paths: Paths) -> list[str]:
+    return ["--corpus", str(paths.corpus), "--index", str(paths.index)]
+
+
+def passage_count(paths: Paths) -> int:
+    docs = load_all(scan(paths.corpus, lambda message: None), lambda message: None)
+    return sum(len(chunk(doc)) for doc in docs)
+
+
+def test_status_without_an_index(qa: Any, essay_paths: Paths) -> None:
+    text = qa("status", *where(essay_paths))
+    assert text.code == 0
+    assert text.out.strip() == f"no index in {essay_paths.index}: run qa index"
+    report = qa("status", *where(essay_paths), "--json").json()
+    assert report["built"] is False
+    assert report["stale"] is True
+    assert (report["documents"], report["passages"]) == (0, 0)
+    assert report["corpus"] == str(essay_paths.corpus) and report["index"] == str(essay_paths.index)
+    assert not essay_paths.index.exists(), "status never builds"
+
+
+def test_status_json_after_a_build(qa: Any, essay_paths: Paths) -> None:
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    assert qa("index", *where(essay_paths)).code == 0
+    result = qa("status", *where(essay_paths), "--json")
+    assert result.code == 0
+    assert result.err == ""
+    report = result.json()
+    assert report["built"] is True
+    assert report["stale"] is False
+    assert report["documents"] == 1
+    assert report["passages"] == passage_count(essay_paths)
+    assert report["model"] == "fake-hash-64"
+    assert report["dimension"] == 64
+    assert report["document_ids"] == [ESSAY.name]
+    assert (report["added"], report["changed"], report["removed"]) == ([], [], [])
+    built = dt.datetime.fromisoformat(report["built_at"])
+    assert before - dt.timedelta(seconds=1) <= built <= dt.datetime.now(dt.UTC)
+    assert report["build_seconds"] >= 0
+
+
+def test_status_text_after_a_build(qa: Any, essay_paths: Paths) -> None:
+    qa("index", *where(essay_paths))
+    result = qa("status", *where(essay_paths))
+    assert result.code == 0
+    lines = result.out.splitlines()
+    assert lines[0] == f"corpus     {essay_paths.corpus}"
+    assert lines[1] == f"index      {essay_paths.index} (fresh)"
+    assert lines[2] == "documents  1"
+    assert lines[3] == f"passages   {passage_count(essay_paths)}"
+    assert lines[4].startswith("model      fake-hash-64 (64 dimensions")
+    assert lines[5].startswith("built      ")
+
+
+def test_status_reports_a_stale_index(qa: Any, essay_paths: Paths) -> None:
+    qa("index", *where(essay_paths))
+    (essay_paths.corpus / "new.md").write_text("# New\n\nA new document about harbour cranes.\n")
+    essay = essay_paths.corpus / ESSAY.name
+    essay.write_text(essay.read_text(encoding="utf-8") + "\nOne more closing line for the essay.\n", encoding="utf-8")
+    report = qa("status", *where(essay_paths), "--json").json()
+    assert report["stale"] is True
+    assert report["added"] == ["new.md"]
+    assert report["changed"] == [ESSAY.name]
+    text = qa("status", *where(essay_paths)).out
+    assert "(stale (run qa index))" in text
+    assert "  added    new.md" in text and f"  changed  {ESSAY.name}" in text
+    # After qa index it is fresh again.
+    qa("index", *where(essay_paths))
+    assert qa("status", *where(essay_paths), "--json").json()["stale"] is False
+
+
+def test_status_reports_a_removed_document(qa: Any, essay_paths: Paths) -> None:
+    (essay_paths.corpus / "gone.md").write_text("# Gone\n\nThis document will be deleted soon.\n")
+    qa("index", *where(essay_paths))
+    assert qa("status", *where(essay_paths), "--json").json()["documents"] == 2
+    (essay_paths.corpus / "gone.md").unlink()
+    report = qa("status", *where(essay_paths), "--json").json()
+    assert report["stale"] is True and report["removed"] == ["gone.md"]
+
+
+def test_touching_a_file_without_changing_it_stays_fresh(qa: Any, essay_paths: Paths) -> None:
+    qa("index", *where(essay_paths))
+    essay = essay_paths.corpus / ESSAY.name
+    os.utime(essay, ns=(essay.stat().st_atime_ns, essay.stat().st_mtime_ns + 5_000_000_000))
+    assert qa("status", *where(essay_paths), "--json").json()["stale"] is False
+
+
+def test_status_uses_the_environment(qa: Any, essay_paths: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
+    qa("index", *where(essay_paths))
+    monkeypatch.setenv("QA_CORPUS", str(essay_paths.corpus))
+    monkeypatch.setenv("QA_INDEX", str(essay_paths.index))
+    report = qa("status", "--json").json()
+    assert report["built"] is True and report["index"] == str(essay_paths.index)
+    assert report["documents"] == 1
+
+
+def test_status_with_the_corpus_gone_is_stale(qa: Any, essay_paths: Paths) -> None:
+    qa("index", *where(essay_paths))
+    (essay_paths.corpus / ESSAY.name).unlink()
+    essay_paths.corpus.rmdir()
+    result = qa("status", *where(essay_paths), "--json")
+    assert result.code == 0
+    assert result.json()["stale"] is True

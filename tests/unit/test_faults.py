@@ -1,0 +1,317 @@
+"""Faults: concurrent builds, queries during a rebuild, builds killed with SIGKILL, damaged index files."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from qa import cli, index, manifest
+from qa.embedding import DEFAULT_MODEL
+from qa.errors import IndexCorruptError, IndexMissingError, QAError
+from qa.index import Store
+from qa.paths import Paths
+from qa.progress import SilentReporter
+from qa.retrieval import Searcher, Settings
+from tests.conftest import REPO
+from tests.fakes import FakeEmbedder
+from tests.unit.test_incremental import write_doc
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="uses SIGKILL and POSIX file locks")
+
+# A real build process with the fake embedder, slowed down at one stage so a test can race or kill it.
+# stage "embed": every embedder call notes itself in SIGNAL and sleeps; stage "write": the generation folder is
+# half written (table and vectors on disk, no FAISS index yet) when it notes itself and sleeps.
+BUILDER = """
+import sys, time
+from pathlib import Path
+from qa import index
+from qa.paths import Paths
+from tests.fakes import FakeEmbedder, SlowEmbedder
+
+corpus, folder, signal, stage, seconds, name = sys.argv[1:7]
+signal, seconds = Path(signal), float(seconds)
+if stage == "embed":
+    embedder = SlowEmbedder(signal, seconds, name=name)
+else:
+    embedder = FakeEmbedder(name=name)
+    make_vector_index = index.make_vector_index
+
+    def slow_vector_index(vectors):
+        signal.write_text("writing")
+        time.sleep(seconds)
+        return make_vector_index(vectors)
+
+    index.make_vector_index = slow_vector_index
+
+
+class Printer:
+    def warn(self, message):
+        print(message, flush=True)
+
+    def start(self, stage, total):
+        pass
+
+    def advance(self, steps=1):
+        pass
+
+
+result = index.build(Paths(Path(corpus), Path(folder)), embedder, Printer())
+print("built", result.passages, flush=True)
+"""
+QUESTION = "Who leads chip foundries?"
+
+
+def start_builder(
+    paths: Paths, tmp_path: Path, stage: str, seconds: float, name: str = "fake-hash-64"
+) -> tuple[subprocess.Popen[str], Path]:
+    marker = tmp_path / f"signal-{time.monotonic_ns()}"
+    process = subprocess.Popen(
+        [sys.executable, "-c", BUILDER, str(paths.corpus), str(paths.index), str(marker), stage, str(seconds), name],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return process, marker
+
+
+def wait_for(marker: Path, process: subprocess.Popen[str], timeout: float = 60.0) -> None:
+    """Wait until the builder reached its slow stage; fail if it died first."""
+    deadline = time.monotonic() + timeout
+    while not (marker.exists() and marker.read_text()):
+        if process.poll() is not None:
+            raise AssertionError(f"builder exited early with {process.returncode}: {process.communicate()}")
+        if time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError("builder never reached its slow stage")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[str]]]:
+    """Builder processes a test started, killed at the end whatever happened."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+
+
+def answer_ids(index_dir: Path) -> list[str]:
+    store = Store.open(index_dir)
+    try:
+        return [hit.passage.id for hit in Searcher(store, FakeEmbedder()).ask(QUESTION, Settings(k=5)).hits]
+    finally:
+        store.close()
+
+
+def generations(index_dir: Path) -> list[str]:
+    return sorted(path.name for path in index_dir.iterdir() if path.name.startswith(index.GENERATION_PREFIX))
+
+
+@pytest.fixture
+def built(essay_paths: Paths) -> Paths:
+    """The essay indexed with the fake embedder, and a new document waiting to be indexed."""
+    index.build(essay_paths, FakeEmbedder(), SilentReporter())
+    write_doc(essay_paths.corpus, "glaciers.md", "glaciers of the northern valley")
+    return essay_paths
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", ["embed", "write"])
+def test_build_killed_halfway_leaves_the_old_index_intact(
+    built: Paths, tmp_path: Path, processes: list[subprocess.Popen[str]], stage: str
+) -> None:
+    before = manifest.read(built.index)
+    answers = answer_ids(built.index)
+    process, marker = start_builder(built, tmp_path, stage, seconds=60)
+    processes.append(process)
+    wait_for(marker, process)
+    if stage == "write":
+        assert len(generations(built.index)) == 2, "the killed build had started writing its generation"
+    os.kill(process.pid, signal.SIGKILL)
+    assert process.wait(timeout=10) == -signal.SIGKILL
+    assert manifest.read(built.index) == before
+    assert answer_ids(built.index) == answers
+    assert "glaciers.md" not in Store.open(built.index).document_ids()
+    reporter = SilentReporter()
+    started = time.monotonic()
+    result = index.build(built, FakeEmbedder(), reporter)
+    assert time.monotonic() - started < 30
+    assert reporter.warnings == [], "the lock died with the killed process"
+    assert result.changes.added == ["glaciers.md"]
+    assert generations(built.index) == sorted([before.generation, manifest.read(built.index).generation])
+
+
+@pytest.mark.slow
+def test_second_build_waits_for_the_lock_then_fails_clearly(
+    built: Paths, tmp_path: Path, processes: list[subprocess.Popen[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    process, marker = start_builder(built, tmp_path, "embed", seconds=60)
+    processes.append(process)
+    wait_for(marker, process)
+    monkeypatch.setattr(index, "LOCK_WAIT_SECONDS", 0.5)
+    reporter = SilentReporter()
+    embedder = FakeEmbedder()
+    with pytest.raises(QAError, match=r"stayed locked .* by another qa index; try again"):
+        index.build(built, embedder, reporter)
+    assert reporter.warnings == [f"another qa index is building {built.index}; waiting for it to finish"]
+    assert embedder.calls == []
+
+
+@pytest.mark.slow
+def test_two_qa_index_processes_never_write_at_once(
+    built: Paths, tmp_path: Path, processes: list[subprocess.Popen[str]]
+) -> None:
+    """A real `qa index` started during a slow build waits for it, then finds the index up to date."""
+    index.build(built, FakeEmbedder(name=DEFAULT_MODEL), SilentReporter(), full=True)
+    write_doc(built.corpus, "tides.md", "spring tides")
+    first, marker = start_builder(built, tmp_path, "embed", seconds=1.5, name=DEFAULT_MODEL)
+    processes.append(first)
+    wait_for(marker, first)
+    second = subprocess.run(
+        [sys.executable, "-m", "qa", "index", "--corpus", str(built.corpus), "--index", str(built.index)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    out, _ = first.communicate(timeout=60)
+    assert first.returncode == 0
+    assert out.splitlines()[-1].startswith("built ")
+    assert second.returncode == 0, second.stderr
+    assert "another qa index is building" in second.stderr
+    assert second.stdout.startswith("index is up to date: 3 documents")
+    assert sorted(manifest.read(built.index).documents) == ["glaciers.md", "no-winners-ai-race.md", "tides.md"]
+
+
+@pytest.mark.slow
+def test_queries_during_a_rebuild_use_the_old_index_until_the_swap(
+    built: Paths, tmp_path: Path, processes: list[subprocess.Popen[str]]
+) -> None:
+    old_store = Store.open(built.index)
+    old_searcher = Searcher(old_store, FakeEmbedder())
+    old_answer = [hit.passage.id for hit in old_searcher.ask(QUESTION).hits]
+    generation = manifest.read(built.index).generation
+    process, marker = start_builder(built, tmp_path, "embed", seconds=1.0)
+    processes.append(process)
+    wait_for(marker, process)
+    assert manifest.read(built.index).generation == generation
+    assert answer_ids(built.index) == old_answer
+    assert "glaciers.md" not in Store.open(built.index).document_ids()
+    process.communicate(timeout=60)
+    assert process.returncode == 0
+    assert manifest.read(built.index).generation != generation
+    assert "glaciers.md" in Store.open(built.index).document_ids()
+    assert [hit.passage.id for hit in old_searcher.ask(QUESTION).hits] == old_answer, "readers of the old one go on"
+    old_store.close()
+
+
+def index_files(paths: Paths) -> list[str]:
+    index.build(paths, FakeEmbedder(), SilentReporter())
+    return sorted(manifest.read(paths.index).files)
+
+
+@pytest.fixture
+def cli_embedder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI builds and searches with the fake embedder."""
+    monkeypatch.setattr(cli, "_embedder", lambda model: FakeEmbedder())
+
+
+def qa(paths: Paths, *args: str) -> list[str]:
+    return [*args, "--corpus", str(paths.corpus), "--index", str(paths.index)]
+
+
+def assert_one_line_error(capsys: pytest.CaptureFixture[str], code: int, *parts: str) -> None:
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("qa: error: ")
+    assert "Traceback" not in err
+    for part in parts:
+        assert part in err
+
+
+@pytest.mark.parametrize("name", ["passages.sqlite", "vectors.npy", "sentences.npy", "vectors.faiss"])
+def test_truncated_index_file_is_detected_and_repaired_by_a_full_rebuild(
+    essay_paths: Paths, name: str, capsys: pytest.CaptureFixture[str], cli_embedder: None
+) -> None:
+    assert name in index_files(essay_paths)
+    path = essay_paths.index / manifest.read(essay_paths.index).generation / name
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(IndexCorruptError, match=r"truncated or changed: run qa index --full"):
+        Store.open(essay_paths.index)
+    assert_one_line_error(capsys, cli.run(qa(essay_paths, "ask", QUESTION)), name, "run qa index --full")
+    assert cli.run(qa(essay_paths, "index", "--full")) == 0
+    capsys.readouterr()
+    assert cli.run(qa(essay_paths, "ask", QUESTION)) == 0
+    assert "There can be no winners" in capsys.readouterr().out
+
+
+def test_every_index_file_is_size_checked(essay_paths: Paths) -> None:
+    files = index_files(essay_paths)
+    folder = essay_paths.index / manifest.read(essay_paths.index).generation
+    for name in files:
+        path = folder / name
+        original = path.read_bytes()
+        path.write_bytes(original + b"\0")
+        with pytest.raises(IndexCorruptError, match=r"run qa index --full"):
+            Store.open(essay_paths.index)
+        path.write_bytes(original)
+    Store.open(essay_paths.index).close()
+
+
+def test_missing_generation_folder_is_detected(
+    essay_paths: Paths, capsys: pytest.CaptureFixture[str], cli_embedder: None
+) -> None:
+    index_files(essay_paths)
+    generation = essay_paths.index / manifest.read(essay_paths.index).generation
+    generation.rename(generation.with_name("moved-away"))
+    assert_one_line_error(capsys, cli.run(qa(essay_paths, "ask", QUESTION)), "is missing", "run qa index --full")
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["", "{", "not json at all", "[]", "{}", '{"model": "x"}', "\x00\x00\x00"],
+    ids=["empty", "cut", "text", "list", "no-keys", "some-keys", "binary"],
+)
+def test_broken_manifest_is_a_clear_error_and_full_rebuild_repairs_it(
+    essay_paths: Paths, content: str, capsys: pytest.CaptureFixture[str], cli_embedder: None
+) -> None:
+    index_files(essay_paths)
+    (essay_paths.index / manifest.MANIFEST).write_text(content)
+    with pytest.raises(IndexCorruptError, match="is broken"):
+        manifest.read(essay_paths.index)
+    for command in (["ask", QUESTION], ["index"], ["status"], ["index", "--dry-run"]):
+        assert_one_line_error(capsys, cli.run(qa(essay_paths, *command)), "manifest", "run qa index --full")
+    assert cli.run(qa(essay_paths, "index", "--full")) == 0
+    capsys.readouterr()
+    assert cli.run(qa(essay_paths, "ask", QUESTION)) == 0
+    assert "There can be no winners" in capsys.readouterr().out
+
+
+def test_manifest_of_another_format_version_needs_a_full_rebuild(essay_paths: Paths) -> None:
+    index_files(essay_paths)
+    path = essay_paths.index / manifest.MANIFEST
+    raw = json.loads(path.read_text())
+    path.write_text(json.dumps(raw | {"format_version": manifest.FORMAT_VERSION + 1}))
+    with pytest.raises(IndexCorruptError, match="run qa index --full"):
+        manifest.read(essay_paths.index)
+    assert index.build(essay_paths, FakeEmbedder(), SilentReporter(), full=True).embedded > 0
+    assert manifest.read(essay_paths.index).format_version == manifest.FORMAT_VERSION
+
+
+def test_no_index_yet_says_to_build_one(paths: Paths) -> None:
+    with pytest.raises(IndexMissingError, match="run qa index"):
+        Store.open(paths.index)

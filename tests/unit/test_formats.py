@@ -1,0 +1,201 @@
+"""Formats besides Markdown: HTML main text through trafilatura, PDF text with page citations, plain text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qa import documents, index
+from qa.chunking import chunk
+from qa.documents import Document
+from qa.index import Store
+from qa.paths import Paths
+from qa.progress import SilentReporter
+from qa.retrieval import Searcher, Settings
+from tests.fakes import FakeEmbedder
+
+
+def make_pdf(pages: list[list[str]], title: str | None = None) -> bytes:
+    """A minimal PDF with a Helvetica text layer: one list of lines per page."""
+    objects: list[str] = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    kids: list[str] = []
+    for lines in pages:
+        shown = [f"({line.replace('(', '[').replace(')', ']')}) Tj T*" for line in lines]
+        stream = "\n".join(["BT /F1 10 Tf 14 TL 40 800 Td", *shown, "ET"])
+        objects.append(f"<< /Length {len(stream.encode('latin-1'))} >>\nstream\n{stream}\nendstream")
+        page = "/Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >>"
+        objects.append(f"<< {page} /Contents {len(objects)} 0 R >>")
+        kids.append(f"{len(objects)} 0 R")
+    objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} >>"
+    info = ""
+    if title:
+        objects.append(f"<< /Title ({title}) >>")
+        info = f" /Info {len(objects)} 0 R"
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1")
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += "".join(f"{offset:010d} 00000 n \n" for offset in offsets).encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R{info} >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def long_line(subject: str) -> str:
+    """One line of about 60 words: an unwrapped paragraph of its own."""
+    return (
+        f"The {subject} grew slowly during the decade because new plants needed permits, skilled workers and power. "
+        f"Planners in the region said the {subject} would double only if the grid were expanded and the training "
+        f"programmes at local colleges were funded for at least five more years, which nobody could promise."
+    )
+
+
+HTML = """<!doctype html>
+<html><head><title>Harbour Automation | Port Weekly</title><meta name="author" content="Ada Quay"></head>
+<body>
+<nav><ul><li><a href="/">Home</a></li><li><a href="/subscribe">Subscribe to our newsletter</a></li></ul></nav>
+<article>
+<h1>Harbour Automation</h1>
+<p>Automated stacking cranes now move most containers at the eastern terminal. The operator says the cranes run
+through the night and need only two supervisors per shift, down from eleven crane drivers a decade ago.</p>
+<h2>Labour</h2>
+<p>The dockworkers' union negotiated retraining for every driver whose job disappeared. Many now maintain the cranes,
+repair the sensors and write the software that schedules each move, a change the union calls a fair trade.</p>
+</article>
+<footer>Copyright Port Weekly. Cookie settings. Privacy policy.</footer>
+</body></html>
+"""
+
+
+def source(path: Path, corpus: Path) -> documents.Source:
+    stat = path.stat()
+    return documents.Source(path.relative_to(corpus).as_posix(), path, stat.st_size, stat.st_mtime_ns)
+
+
+def load(path: Path, corpus: Path) -> tuple[Document | None, list[str]]:
+    reporter = SilentReporter()
+    return documents.load(source(path, corpus), reporter.warn), reporter.warnings
+
+
+def test_html_main_text_title_and_citation(paths: Paths) -> None:
+    path = paths.corpus / "harbour.html"
+    path.write_text(HTML, encoding="utf-8")
+    document, warnings = load(path, paths.corpus)
+    assert warnings == []
+    assert document is not None
+    assert document.title == "Harbour Automation"
+    assert document.metadata["author"] == "Ada Quay"
+    assert "Automated stacking cranes" in document.text
+    assert "retraining for every driver" in document.text
+    assert "Subscribe to our newsletter" not in document.text
+    assert "Cookie settings" not in document.text
+    passages = chunk(document)
+    assert passages
+    for passage in passages:
+        assert document.text[passage.start : passage.end] == passage.text
+        assert passage.citation.startswith("Harbour Automation, ¶")
+        assert passage.page is None
+
+
+def test_html_without_main_text_is_skipped_with_a_warning(paths: Paths) -> None:
+    path = paths.corpus / "empty.html"
+    path.write_text("<html><head><title>Nothing</title></head><body><script>var x = 1;</script></body></html>")
+    document, warnings = load(path, paths.corpus)
+    assert document is None
+    assert warnings == ["skipped empty.html: no main text found in the HTML"]
+
+
+def test_pdf_text_with_page_citations(paths: Paths) -> None:
+    path = paths.corpus / "chips.pdf"
+    pages = [
+        ["Chip Report 2024"],
+        [long_line("foundry capacity")],
+        ["A short page about nothing in particular."],
+        [long_line("harbour crane fleet"), long_line("orchard apple harvest")],
+    ]
+    path.write_bytes(make_pdf(pages, title="Chip Report"))
+    document, warnings = load(path, paths.corpus)
+    assert warnings == []
+    assert document is not None
+    assert document.title == "Chip Report"
+    assert len(document.page_starts) == 4
+    passages = chunk(document)
+    by_citation = {passage.citation: passage for passage in passages}
+    orchard = by_citation["Chip Report, p. 4 ¶2"]
+    assert "orchard apple harvest" in orchard.text
+    assert orchard.page == 4
+    assert orchard.id == "chips.pdf#p4:2"
+    assert "harbour crane fleet" in by_citation["Chip Report, p. 4 ¶1"].text
+    assert "foundry capacity" in by_citation["Chip Report, p. 2 ¶1"].text
+    for passage in passages:
+        assert document.text[passage.start : passage.end] == passage.text
+        assert document.page_of(passage.start) == document.page_of(passage.end - 1) == passage.page
+
+
+def test_pdf_without_title_is_named_after_the_file(paths: Paths) -> None:
+    path = paths.corpus / "untitled-notes.pdf"
+    path.write_bytes(make_pdf([[long_line("river delta")]]))
+    document, _ = load(path, paths.corpus)
+    assert document is not None
+    assert document.title == "untitled-notes"
+    assert chunk(document)[0].citation == "untitled-notes, p. 1 ¶1"
+
+
+def test_damaged_pdf_is_skipped_with_a_warning(paths: Paths) -> None:
+    path = paths.corpus / "broken.pdf"
+    path.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 9 0 R >> endobj\ngarbage")
+    document, warnings = load(path, paths.corpus)
+    assert document is None
+    assert len(warnings) == 1
+    assert warnings[0].startswith("skipped broken.pdf:")
+
+
+def test_plain_text_is_titled_by_its_file_name(paths: Paths) -> None:
+    path = paths.corpus / "field-notes.txt"
+    path.write_text(long_line("wetland survey") + "\n\n" + long_line("river delta") + "\n", encoding="utf-8")
+    document, _ = load(path, paths.corpus)
+    assert document is not None
+    assert document.title == "field-notes"
+    assert [passage.citation for passage in chunk(document)] == ["field-notes, ¶1", "field-notes, ¶2"]
+
+
+def test_mixed_corpus_is_indexed_and_searchable(paths: Paths) -> None:
+    corpus = paths.corpus
+    (corpus / "harbour.html").write_text(HTML, encoding="utf-8")
+    (corpus / "chips.pdf").write_bytes(make_pdf([["Cover"], [long_line("foundry capacity")]], title="Chip Report"))
+    (corpus / "notes.txt").write_text(long_line("wetland survey") + "\n", encoding="utf-8")
+    (corpus / "essay.md").write_text("---\ntitle: Orchards\n---\n\n" + long_line("orchard apple harvest") + "\n")
+    (corpus / "ignored.docx").write_bytes(b"PK\x03\x04 not supported")
+    reporter = SilentReporter()
+    result = index.build(paths, FakeEmbedder(), reporter)
+    assert reporter.warnings == []
+    assert result.documents == 4
+    store = Store.open(paths.index)
+    try:
+        assert store.document_ids() == ["chips.pdf", "essay.md", "harbour.html", "notes.txt"]
+        searcher = Searcher(store, FakeEmbedder())
+        expected = {
+            "foundry capacity grid": "Chip Report, p. 2 ¶1",
+            "stacking cranes supervisors": "Harbour Automation, ¶1–2",
+            "wetland survey": "notes, ¶1",
+            "orchard apple harvest": "Orchards, ¶1",
+        }
+        for question, citation in expected.items():
+            top = searcher.ask(question, Settings(mode="lexical", k=1)).hits[0]
+            assert top.passage.citation == citation
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("suffix", [".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".MD", ".PDF"])
+def test_supported_suffixes_are_scanned(paths: Paths, suffix: str) -> None:
+    (paths.corpus / f"doc{suffix}").write_bytes(b"x")
+    (paths.corpus / "skip.rtf").write_bytes(b"x")
+    assert [found.id for found in documents.scan(paths.corpus, SilentReporter().warn)] == [f"doc{suffix}"]
