@@ -16,7 +16,7 @@ import click
 
 from qa import paths as qa_paths
 from qa.errors import QAError
-from qa.retrieval import DEFAULT_MODE, MODES, Mode, Settings
+from qa.settings import DEFAULT_MODE, MODES, Mode, Settings
 
 if TYPE_CHECKING:
     from qa.index import BuildResult
@@ -207,7 +207,7 @@ def ask(
     threshold: float | None,
 ) -> None:
     """Answer QUESTION with cited passages; with no QUESTION, answer each line of stdin."""
-    from qa.retrieval import clean_question
+    from qa.settings import clean_question
 
     if k < 1:
         raise QAError(f"-k must be at least 1, not {k}")
@@ -260,6 +260,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "answered": answer.answered,
         "mode": answer.mode,
         "confidence": answer.confidence,
+        "unknown": list(answer.unknown),
         "passages": [
             {
                 "rank": hit.rank,
@@ -284,7 +285,10 @@ def render_answer(answer: Answer) -> str:
     width = min(shutil.get_terminal_size((100, 24)).columns, 100)
     lines: list[str] = []
     if not answer.answered:
-        lines.append(click.style("No confident answer in the corpus. Nearest passages:", fg="yellow", bold=True))
+        never = f" (it never mentions {', '.join(answer.unknown)})" if answer.unknown else ""
+        lines.append(
+            click.style(f"No confident answer in the corpus{never}. Nearest passages:", fg="yellow", bold=True)
+        )
     for hit in answer.hits:
         header = f"{hit.rank}. {hit.passage.citation}  [{hit.score:.3f}]"
         lines.append(click.style(header, bold=True) if color else header)
@@ -452,6 +456,8 @@ def _eval_beir(
 
 
 def _render_eval(data: dict[str, Any]) -> str:
+    from qa import evaluation
+
     if "beir" in data:
         lines = [f"BEIR {data['beir']} ({data['split']}: {data['queries']} queries, {data['documents']} documents)"]
         lines.append(f"{'mode':8} {'nDCG@10':>8} {'Recall@100':>11} {'MRR@10':>8}")
@@ -460,17 +466,9 @@ def _render_eval(data: dict[str, Any]) -> str:
         return "\n".join(lines)
     first = next(iter(data["modes"].values()))
     lines = [
-        f"gold {data['gold']}: {first['answerable']} answerable, {first['unanswerable']} unanswerable; k = {data['k']}",
-        f"{'mode':8} {'Hit@1':>6} {'Hit@3':>6} {'Hit@5':>6} {'MRR@10':>7} {'abstainP':>9} {'abstainR':>9} "
-        f"{'falseAbst':>9} {'p50 ms':>7} {'p95 ms':>7}",
+        f"gold {data['gold']}: {first['answerable']} answerable, {first['unanswerable']} unanswerable; k = {data['k']}"
     ]
-    for mode, values in data["modes"].items():
-        hit = values["hit_at"]
-        lines.append(
-            f"{mode:8} {hit['hit@1']:6.3f} {hit['hit@3']:6.3f} {hit['hit@5']:6.3f} {values['mrr_at_10']:7.3f} "
-            f"{_number(values['abstention_precision']):>9} {_number(values['abstention_recall']):>9} "
-            f"{values['false_abstention_rate']:9.3f} {values['latency_p50_ms']:7.1f} {values['latency_p95_ms']:7.1f}"
-        )
+    lines += [f"{row[0]:8} " + " ".join(f"{cell:>9}" for cell in row[1:]) for row in evaluation.metric_table(data)]
     for mode, values in data["modes"].items():
         if values["failures"]:
             lines.append(f"\nnot in the top {data['k']} ({mode}):")
@@ -483,9 +481,13 @@ def _render_eval(data: dict[str, Any]) -> str:
 
 
 def _render_comparison(comparison: Any) -> str:
+    from qa.evaluation import format_metric
+
     lines = [f"\ncompared with the run of {comparison.previous_at}:"]
     for mode, metrics in comparison.metrics.items():
-        changes = ", ".join(f"{name} {_number(before)} → {_number(after)}" for name, (before, after) in metrics.items())
+        changes = ", ".join(
+            f"{name} {format_metric(before)} → {format_metric(after)}" for name, (before, after) in metrics.items()
+        )
         lines.append(f"  {mode}: {changes}")
         for label, ids in (
             ("newly passing", comparison.newly_passing[mode]),
@@ -494,10 +496,6 @@ def _render_comparison(comparison: Any) -> str:
             if ids:
                 lines.append(f"    {label}: {', '.join(ids)}")
     return "\n".join(lines)
-
-
-def _number(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}"
 
 
 @main.command()

@@ -18,6 +18,7 @@ from qa.errors import InputError
 from qa.retrieval import Answer, Mode, Searcher, Settings
 
 HIT_KS = (1, 3, 5)
+METRIC_HEADER = ("mode", "Hit@1", "Hit@3", "Hit@5", "MRR@10", "abstainP", "abstainR", "falseAbst", "p50 ms", "p95 ms")
 MRR_DEPTH = 10
 _SPACE = re.compile(r"\s+")
 
@@ -284,15 +285,9 @@ def _flat_metrics(mode: dict[str, Any]) -> dict[str, float | None]:
 def markdown_report(data: dict[str, Any], comparison: Comparison | None = None) -> str:
     """A Markdown report of an evaluation."""
     lines = [f"# qa eval: {data['gold']}", "", f"Run at {data['at']}, k = {data['k']}.", ""]
-    lines += ["| mode | Hit@1 | Hit@3 | Hit@5 | MRR@10 | abstain P | abstain R | false abstain | p50 ms | p95 ms |"]
-    lines += ["|---|---|---|---|---|---|---|---|---|---|"]
-    for mode, values in data["modes"].items():
-        hit = values["hit_at"]
-        lines.append(
-            f"| {mode} | {hit['hit@1']:.3f} | {hit['hit@3']:.3f} | {hit['hit@5']:.3f} | {values['mrr_at_10']:.3f} | "
-            f"{_fmt(values['abstention_precision'])} | {_fmt(values['abstention_recall'])} | "
-            f"{values['false_abstention_rate']:.3f} | {values['latency_p50_ms']:.1f} | {values['latency_p95_ms']:.1f} |"
-        )
+    header, *rows = metric_table(data)
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
     for mode, values in data["modes"].items():
         if values["failures"]:
             lines += ["", f"## Failures ({mode})", ""]
@@ -304,7 +299,7 @@ def markdown_report(data: dict[str, Any], comparison: Comparison | None = None) 
     if comparison is not None:
         lines += ["", f"## Compared with the run of {comparison.previous_at}", ""]
         for mode, metrics in comparison.metrics.items():
-            changes = ", ".join(f"{name} {_fmt(a)} → {_fmt(b)}" for name, (a, b) in metrics.items())
+            changes = ", ".join(f"{name} {format_metric(a)} → {format_metric(b)}" for name, (a, b) in metrics.items())
             lines.append(f"- {mode}: {changes}")
             if comparison.newly_passing[mode]:
                 lines.append(f"  - newly passing: {', '.join(comparison.newly_passing[mode])}")
@@ -313,8 +308,29 @@ def markdown_report(data: dict[str, Any], comparison: Comparison | None = None) 
     return "\n".join(lines) + "\n"
 
 
-def _fmt(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3f}"
+def metric_table(data: dict[str, Any]) -> list[list[str]]:
+    """The metrics of a gold-set evaluation as a header row and one row of formatted cells per mode."""
+    table = [list(METRIC_HEADER)]
+    for mode, values in data["modes"].items():
+        hit = values["hit_at"]
+        table.append(
+            [
+                mode,
+                *(f"{hit[f'hit@{k}']:.3f}" for k in HIT_KS),
+                f"{values['mrr_at_10']:.3f}",
+                format_metric(values["abstention_precision"]),
+                format_metric(values["abstention_recall"]),
+                f"{values['false_abstention_rate']:.3f}",
+                f"{values['latency_p50_ms']:.1f}",
+                f"{values['latency_p95_ms']:.1f}",
+            ]
+        )
+    return table
+
+
+def format_metric(value: float | None) -> str:
+    """A metric with three decimals, or a dash when undefined."""
+    return "-" if value is None else f"{value:.3f}"
 
 
 def modes_of(choice: str) -> list[Mode]:

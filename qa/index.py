@@ -22,10 +22,10 @@ import numpy as np
 from qa import chunking, documents, manifest
 from qa.chunking import ChunkingParams, Passage
 from qa.embedding import Embedder, embed_with_sentences
-from qa.errors import CorpusError, IndexCorruptError, IndexMissingError, QAError
+from qa.errors import CorpusError, IndexCorruptError, QAError
 from qa.lexical import PARAMETERS as LEXICAL_PARAMETERS
 from qa.lexical import LexicalIndex
-from qa.manifest import FULL_REBUILD, Changes, DocumentEntry, Manifest
+from qa.manifest import FULL_REBUILD, Changes, DocumentEntry, Manifest, read_manifest
 from qa.paths import Paths
 from qa.progress import Reporter, SilentReporter
 
@@ -102,14 +102,6 @@ def locked(index: Path, reporter: Reporter) -> Iterator[None]:
         yield
     finally:
         lock.release()
-
-
-def read_manifest(index: Path) -> Manifest | None:
-    """The current manifest, or None when no index was built yet."""
-    try:
-        return manifest.read(index)
-    except IndexMissingError:
-        return None
 
 
 def check_model(found: Manifest, model: str) -> None:

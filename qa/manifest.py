@@ -71,6 +71,14 @@ def read(index: Path) -> Manifest:
     return manifest
 
 
+def read_manifest(index: Path) -> Manifest | None:
+    """The current manifest, or None when no index was built yet."""
+    try:
+        return read(index)
+    except IndexMissingError:
+        return None
+
+
 def write(index: Path, manifest: Manifest) -> None:
     """Replace the manifest atomically: readers see the old one or the new one, never a mix."""
     write_atomic(index / MANIFEST, manifest.to_json())

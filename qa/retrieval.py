@@ -6,7 +6,6 @@ import re
 import time
 import unicodedata
 from dataclasses import dataclass, replace
-from typing import Literal
 
 import numpy as np
 
@@ -15,37 +14,32 @@ from qa.embedding import Embedder
 from qa.errors import InputError
 from qa.index import Store
 from qa.lexical import tokenize
+from qa.settings import CANDIDATES, DEFAULT_MODE, MAX_QUESTION_CHARS, MODES, Mode, Settings, clean_question
 
-Mode = Literal["hybrid", "dense", "lexical"]
-MODES: tuple[Mode, ...] = ("hybrid", "dense", "lexical")
-DEFAULT_MODE: Mode = "hybrid"
-MAX_QUESTION_CHARS = 2_000
-CANDIDATES = 100
+__all__ = [
+    "CANDIDATES",
+    "DEFAULT_MODE",
+    "MAX_QUESTION_CHARS",
+    "MODES",
+    "Answer",
+    "Hit",
+    "Mode",
+    "Ranking",
+    "Searcher",
+    "Settings",
+    "clean_question",
+    "fuse",
+]
 
 CONFIDENCE_DEPTH = 3
 OVERLAP_WEIGHT = 0.3
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _QUANTITY_QUESTION = re.compile(r"\s*(how (much|many)|what (percentage|share|number|amount|fraction))\b", re.IGNORECASE)
 _QUANTITY = re.compile(
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|dozens?|"
     r"hundreds?|thousands?|millions?|billions?|trillions?|percent|half|third|quarter|decade)\b",
     re.IGNORECASE,
 )
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Tunable knobs of retrieval; defaults were chosen with `qa eval` (see README)."""
-
-    mode: Mode = DEFAULT_MODE
-    k: int = 5
-    dense_weight: float = 0.6
-    sentence_weight: float = 0.0
-    threshold: float = 0.35
-    lexical_threshold: float = 0.25
-    candidates: int = CANDIDATES
-    doc: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,16 +69,6 @@ class Answer:
     hits: tuple[Hit, ...]
     seconds: float
     unknown: tuple[str, ...] = ()
-
-
-def clean_question(question: str) -> tuple[str, bool]:
-    """The question with control characters replaced by spaces, and whether any were; errors if unusable."""
-    cleaned = _CONTROL.sub(" ", question)
-    if not cleaned.strip():
-        raise InputError('the question is empty: ask something, e.g. qa ask "Who leads chip foundries?"')
-    if len(cleaned) > MAX_QUESTION_CHARS:
-        raise InputError(f"the question is {len(cleaned):,} characters long; keep it under {MAX_QUESTION_CHARS:,}")
-    return " ".join(cleaned.split()), cleaned != question
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qa import manifest
-from qa.index import read_manifest
-from qa.manifest import Changes, Manifest
+from qa.manifest import Changes, Manifest, read_manifest
 from qa.paths import Paths
 
 

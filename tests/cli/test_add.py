@@ -15,7 +15,7 @@ import yaml
 from qa import adding, cli, manifest
 from qa.index import Store
 from qa.paths import Paths
-from tests.fakes import FakeEmbedder
+from tests.cli.conftest import where
 from tests.unit.test_formats import HTML
 from tests.unit.test_incremental import paragraph
 
@@ -66,13 +66,8 @@ def closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture
-def fake_cli(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "_embedder", lambda model: FakeEmbedder())
-
-
 def qa_add(paths: Paths, *items: str) -> list[str]:
-    return ["add", "--corpus", str(paths.corpus), "--index", str(paths.index), *items]
+    return ["add", *where(paths), *items]
 
 
 def contents(folder: Path) -> dict[str, bytes]:

@@ -2,51 +2,17 @@
 
 from __future__ import annotations
 
-import io
-import json
 import shutil
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from qa import cli
 from qa.paths import Paths
+from tests.cli.conftest import where
 from tests.conftest import ESSAY
-from tests.fakes import FakeEmbedder
 
 PASSAGE_KEYS = {"rank", "passage_id", "doc_id", "title", "citation", "score", "start", "end", "text", "highlight"}
 EXTRA = "# Harbour notes\n\nThe harbour cranes were painted red in 1999. Ships now dock at night.\n"
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json_lines(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.out.splitlines()]
-
-
-@pytest.fixture
-def qa(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
-    """Run the CLI in-process with the fake embedder (named after --model when one is given)."""
-    monkeypatch.setattr(cli, "_embedder", lambda model: FakeEmbedder(name=model or "fake-hash-64"))
-
-    def run(*args: str, stdin: str | None = None) -> Result:
-        capsys.readouterr()
-        if stdin is not None:
-            monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-        code = cli.run(list(args))
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return run
-
-
-def where(paths: Paths) -> list[str]:
-    return ["--corpus", str(paths.corpus), "--index", str(paths.index)]
 
 
 def test_json_answer_for_one_question(qa: Any, essay_paths: Paths) -> None:

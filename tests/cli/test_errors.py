@@ -8,41 +8,15 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from qa import cli, manifest
+from qa import manifest
 from qa.paths import Paths
+from tests.cli.conftest import Result, where
 from tests.conftest import REPO
-from tests.fakes import FakeEmbedder
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def qa(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
-    """Run the CLI in-process with the fake embedder (named after --model when one is given)."""
-    monkeypatch.setattr(cli, "_embedder", lambda model: FakeEmbedder(name=model or "fake-hash-64"))
-
-    def run(*args: str) -> Result:
-        capsys.readouterr()
-        code = cli.run(list(args))
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return run
-
-
-def where(paths: Paths) -> list[str]:
-    return ["--corpus", str(paths.corpus), "--index", str(paths.index)]
 
 
 def assert_one_line_error(result: Result, *fragments: str) -> None:

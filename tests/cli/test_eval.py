@@ -11,16 +11,10 @@ import pytest
 
 from qa import beir, cli
 from qa.paths import Paths
+from tests.cli.conftest import where
 from tests.conftest import ESSAY, REPO, SCIFACT
-from tests.fakes import FakeEmbedder
 
 GOLD = REPO / "corpus" / "gold" / "essay.jsonl"
-
-
-@pytest.fixture
-def fake_cli(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI builds indexes with the fake embedder instead of the real model."""
-    monkeypatch.setattr(cli, "_embedder", lambda model: FakeEmbedder())
 
 
 @pytest.fixture
@@ -34,15 +28,11 @@ def qa(*args: str) -> int:
     return cli.run(list(args))
 
 
-def locations(paths: Paths) -> list[str]:
-    return ["--corpus", str(paths.corpus), "--index", str(paths.index)]
-
-
 @pytest.mark.usefixtures("fake_cli")
 def test_eval_json_reports_every_mode_on_the_default_gold_set(
     gold_paths: Paths, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert qa("eval", *locations(gold_paths), "--json") == 0
+    assert qa("eval", *where(gold_paths), "--json") == 0
     data = json.loads(capsys.readouterr().out)
     assert set(data["modes"]) == {"hybrid", "dense", "lexical"}
     lexical = data["modes"]["lexical"]
@@ -59,12 +49,12 @@ def test_eval_json_reports_every_mode_on_the_default_gold_set(
 @pytest.mark.usefixtures("fake_cli")
 def test_eval_table_report_and_compare(gold_paths: Paths, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report = tmp_path / "report.md"
-    assert qa("eval", *locations(gold_paths), "--mode", "lexical", "--report", str(report)) == 0
+    assert qa("eval", *where(gold_paths), "--mode", "lexical", "--report", str(report)) == 0
     table = capsys.readouterr().out
     assert "Hit@1" in table
     assert table.splitlines()[2].startswith("lexical")
     assert "| lexical |" in report.read_text(encoding="utf-8")
-    assert qa("eval", *locations(gold_paths), "--mode", "lexical", "--compare", "--json") == 0
+    assert qa("eval", *where(gold_paths), "--mode", "lexical", "--compare", "--json") == 0
     data = json.loads(capsys.readouterr().out)
     before_after = data["comparison"]["metrics"]["lexical"]["hit@1"]
     assert before_after[0] == before_after[1] == data["modes"]["lexical"]["hit_at"]["hit@1"]
@@ -80,7 +70,7 @@ def test_eval_any_gold_file(essay_paths: Paths, tmp_path: Path, capsys: pytest.C
         {"id": "u", "question": "How do I bake sourdough bread?", "answers": [], "answerable": False},
     ]
     gold.write_text("\n".join(json.dumps(row) for row in rows), encoding="utf-8")
-    assert qa("eval", *locations(essay_paths), "--gold", str(gold), "--mode", "lexical", "--json", "-k", "3") == 0
+    assert qa("eval", *where(essay_paths), "--gold", str(gold), "--mode", "lexical", "--json", "-k", "3") == 0
     data = json.loads(capsys.readouterr().out)
     assert data["k"] == 3
     assert data["modes"]["lexical"]["answerable"] == 1
@@ -100,7 +90,7 @@ def test_eval_any_gold_file(essay_paths: Paths, tmp_path: Path, capsys: pytest.C
 def test_eval_bad_input_is_one_line(
     essay_paths: Paths, capsys: pytest.CaptureFixture[str], args: list[str], message: str
 ) -> None:
-    assert qa("eval", *locations(essay_paths), *args) == 2
+    assert qa("eval", *where(essay_paths), *args) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.count("\n") == 1
@@ -131,7 +121,7 @@ def scifact_slice(folder: Path, documents: int = 200, queries: int = 40) -> Path
 @pytest.mark.usefixtures("fake_cli")
 def test_eval_beir_slice_lexical(paths: Paths, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = scifact_slice(tmp_path / "scifact-slice")
-    assert qa("eval", *locations(paths), "--beir", str(folder), "--mode", "lexical", "--json") == 0
+    assert qa("eval", *where(paths), "--beir", str(folder), "--mode", "lexical", "--json") == 0
     data = json.loads(capsys.readouterr().out)
     assert (data["documents"], data["queries"]) == (200, 40)
     scores = data["modes"]["lexical"]
@@ -141,7 +131,7 @@ def test_eval_beir_slice_lexical(paths: Paths, tmp_path: Path, capsys: pytest.Ca
     assert 0 < scores["mrr@10"] <= 1
     cached = list((paths.index / "beir").iterdir())
     assert len(cached) == 1
-    assert qa("eval", *locations(paths), "--beir", str(folder), "--mode", "lexical", "--json") == 0
+    assert qa("eval", *where(paths), "--beir", str(folder), "--mode", "lexical", "--json") == 0
     assert json.loads(capsys.readouterr().out)["modes"] == data["modes"]
     assert list((paths.index / "beir").iterdir()) == cached
 
@@ -168,7 +158,7 @@ def test_eval_beir_slice_dense_with_the_real_model(
 ) -> None:
     monkeypatch.setattr(cli, "_embedder", lambda model: real_embedder)
     folder = scifact_slice(tmp_path / "scifact-slice")
-    assert qa("eval", *locations(paths), "--beir", str(folder), "--mode", "all", "--json") == 0
+    assert qa("eval", *where(paths), "--beir", str(folder), "--mode", "all", "--json") == 0
     modes = json.loads(capsys.readouterr().out)["modes"]
     assert modes["dense"]["ndcg@10"] > 0.6
     assert modes["hybrid"]["ndcg@10"] >= modes["dense"]["ndcg@10"] - 0.05

@@ -13,6 +13,7 @@ from qa import cli, index, manifest
 from qa.embedding import DEFAULT_MODEL
 from qa.paths import Paths
 from qa.progress import SilentReporter
+from tests.cli.conftest import where
 from tests.conftest import REPO
 from tests.fakes import FakeEmbedder
 from tests.unit.test_incremental import paragraph, write_doc
@@ -32,7 +33,7 @@ def embedders(monkeypatch: pytest.MonkeyPatch) -> list[FakeEmbedder]:
 
 
 def qa_index(paths: Paths, *args: str) -> list[str]:
-    return ["index", "--corpus", str(paths.corpus), "--index", str(paths.index), *args]
+    return ["index", *where(paths), *args]
 
 
 def state(paths: Paths) -> tuple[bytes, list[str]]:

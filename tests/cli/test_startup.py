@@ -11,6 +11,7 @@ import pytest
 from qa import index
 from qa.paths import Paths
 from qa.progress import SilentReporter
+from tests.cli.conftest import where
 from tests.conftest import REPO
 from tests.fakes import FakeEmbedder
 
@@ -48,15 +49,14 @@ def test_help_loads_nothing_heavy() -> None:
 
 @pytest.mark.parametrize("json_flag", [[], ["--json"]])
 def test_status_of_a_built_index_loads_nothing_heavy(built: Paths, json_flag: list[str]) -> None:
-    location = ["--corpus", str(built.corpus), "--index", str(built.index)]
-    code, modules, out = command_modules("status", *location, *json_flag)
+    code, modules, out = command_modules("status", *where(built), *json_flag)
     assert code == 0
     assert "passages" in out
     assert not modules & HEAVY
 
 
 def test_status_without_an_index_loads_nothing_heavy(paths: Paths) -> None:
-    code, modules, out = command_modules("status", "--corpus", str(paths.corpus), "--index", str(paths.index))
+    code, modules, out = command_modules("status", *where(paths))
     assert code == 0
     assert "no index" in out
     assert not modules & HEAVY
@@ -70,6 +70,6 @@ def test_bench_module_imports_light() -> None:
 
 def test_the_probe_sees_heavy_imports(built: Paths) -> None:
     # Guards the tests above against a probe that could never fail: a keyword search loads bm25s.
-    location = ["--corpus", str(built.corpus), "--index", str(built.index), "--model", "fake-hash-64"]
+    location = [*where(built), "--model", "fake-hash-64"]
     _, modules, _ = command_modules("ask", *location, "--mode", "lexical", "What is compute?")
     assert "bm25s" in modules & HEAVY

@@ -3,49 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from qa import cli
 from qa.chunking import chunk
 from qa.documents import load_all, scan
 from qa.paths import Paths
+from tests.cli.conftest import where
 from tests.conftest import ESSAY
-from tests.fakes import FakeEmbedder
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> dict[str, Any]:
-        (line,) = self.out.splitlines()
-        loaded: dict[str, Any] = json.loads(line)
-        return loaded
-
-
-@pytest.fixture
-def qa(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
-    """Run the CLI in-process with the fake embedder."""
-    monkeypatch.setattr(cli, "_embedder", lambda model: FakeEmbedder(name=model or "fake-hash-64"))
-
-    def run(*args: str) -> Result:
-        capsys.readouterr()
-        code = cli.run(list(args))
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return run
-
-
-def where(paths: Paths) -> list[str]:
-    return ["--corpus", str(paths.corpus), "--index", str(paths.index)]
 
 
 def passage_count(paths: Paths) -> int:

@@ -1,0 +1,41 @@
+"""What a question may look like and the knobs of retrieval: light enough for `qa --help` and `qa status`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from qa.errors import InputError
+
+Mode = Literal["hybrid", "dense", "lexical"]
+MODES: tuple[Mode, ...] = ("hybrid", "dense", "lexical")
+DEFAULT_MODE: Mode = "hybrid"
+MAX_QUESTION_CHARS = 2_000
+CANDIDATES = 100
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Tunable knobs of retrieval; defaults were chosen with `qa eval` (see README)."""
+
+    mode: Mode = DEFAULT_MODE
+    k: int = 5
+    dense_weight: float = 0.4
+    sentence_weight: float = 0.2
+    threshold: float = 0.35
+    lexical_threshold: float = 0.25
+    candidates: int = CANDIDATES
+    doc: str | None = None
+
+
+def clean_question(question: str) -> tuple[str, bool]:
+    """The question with control characters replaced by spaces, and whether any were; errors if unusable."""
+    cleaned = _CONTROL.sub(" ", question)
+    if not cleaned.strip():
+        raise InputError('the question is empty: ask something, e.g. qa ask "Who leads chip foundries?"')
+    if len(cleaned) > MAX_QUESTION_CHARS:
+        raise InputError(f"the question is {len(cleaned):,} characters long; keep it under {MAX_QUESTION_CHARS:,}")
+    return " ".join(cleaned.split()), cleaned != question

@@ -1,0 +1,60 @@
+"""Shared CLI test helpers: the fake embedder behind `qa`, an in-process `qa` runner and its `Result`."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from qa import cli
+from qa.paths import Paths
+from tests.fakes import FakeEmbedder
+
+
+@dataclass
+class Result:
+    """Exit code, stdout and stderr of one in-process `qa` command."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> dict[str, Any]:
+        """The one JSON object stdout holds."""
+        (line,) = self.out.splitlines()
+        loaded: dict[str, Any] = json.loads(line)
+        return loaded
+
+    def json_lines(self) -> list[dict[str, Any]]:
+        """One JSON object per line of stdout."""
+        return [json.loads(line) for line in self.out.splitlines()]
+
+
+def where(paths: Paths) -> list[str]:
+    """The options that point a command at a corpus and an index."""
+    return ["--corpus", str(paths.corpus), "--index", str(paths.index)]
+
+
+@pytest.fixture
+def fake_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI builds indexes with the fake embedder, named after --model when one is given."""
+    monkeypatch.setattr(cli, "_embedder", lambda model: FakeEmbedder(name=model or "fake-hash-64"))
+
+
+@pytest.fixture
+def qa(fake_cli: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """Run the CLI in-process with the fake embedder; `stdin=` feeds standard input."""
+
+    def run(*args: str, stdin: str | None = None) -> Result:
+        capsys.readouterr()
+        if stdin is not None:
+            monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        code = cli.run(list(args))
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run

@@ -1,0 +1,58 @@
+"""Answer quality with the real model on the essay gold set: the floors that retrieval changes must keep."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from qa import evaluation
+from qa.embedding import SentenceTransformerEmbedder
+from qa.index import Store, build
+from qa.paths import Paths
+from qa.progress import SilentReporter
+from qa.retrieval import Searcher, Settings
+from tests.conftest import ESSAY, REPO
+
+pytestmark = pytest.mark.model
+
+GOLD = REPO / "corpus" / "gold" / "essay.jsonl"
+
+
+@pytest.fixture(scope="module")
+def reports(
+    tmp_path_factory: pytest.TempPathFactory, real_embedder: SentenceTransformerEmbedder
+) -> Iterator[dict[str, evaluation.ModeReport]]:
+    root = tmp_path_factory.mktemp("quality")
+    paths = Paths(corpus=root / "corpus", index=root / "index")
+    paths.corpus.mkdir()
+    shutil.copy(ESSAY, paths.corpus / ESSAY.name)
+    build(paths, real_embedder, SilentReporter())
+    store = Store.open(paths.index)
+    searcher = Searcher(store, real_embedder)
+    gold = evaluation.load_gold(Path(GOLD))
+    yield {mode: evaluation.evaluate(searcher, gold, Settings(mode=mode)) for mode in ("hybrid", "dense", "lexical")}
+    store.close()
+
+
+def test_hybrid_meets_the_essay_targets(reports: dict[str, evaluation.ModeReport]) -> None:
+    hybrid = reports["hybrid"]
+    assert hybrid.answerable >= 60
+    assert hybrid.unanswerable >= 15
+    assert hybrid.hit_at["hit@3"] >= 0.95
+    assert hybrid.hit_at["hit@1"] >= 0.80
+
+
+def test_hybrid_beats_each_single_mode(reports: dict[str, evaluation.ModeReport]) -> None:
+    for single in ("dense", "lexical"):
+        assert reports["hybrid"].mrr_at_10 > reports[single].mrr_at_10
+        assert reports["hybrid"].hit_at["hit@1"] > reports[single].hit_at["hit@1"]
+
+
+def test_hybrid_abstains_rarely_on_answerable_questions(reports: dict[str, evaluation.ModeReport]) -> None:
+    hybrid = reports["hybrid"]
+    assert hybrid.false_abstention_rate <= 0.05
+    assert hybrid.abstention_recall is not None
+    assert hybrid.abstention_recall >= 0.7
