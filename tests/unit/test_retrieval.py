@@ -6,6 +6,7 @@ import itertools
 import shutil
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 
 from qa.errors import InputError
@@ -86,7 +87,7 @@ def test_dense_and_lexical_components_follow_the_mode(searcher: Searcher) -> Non
     question = "quarries reopened for the new mineral"
     dense = searcher.ask(question, Settings(mode="dense"))
     lexical = searcher.ask(question, Settings(mode="lexical"))
-    hybrid = searcher.ask(question, Settings(mode="hybrid"))
+    hybrid = searcher.ask(question, Settings(mode="hybrid", dense_weight=0.6, sentence_weight=0.0))
     assert all(hit.lexical is None and hit.dense is not None for hit in dense.hits)
     assert all(hit.dense is None and hit.lexical is not None for hit in lexical.hits)
     assert all(hit.dense is not None and hit.lexical is not None for hit in hybrid.hits)
@@ -95,6 +96,17 @@ def test_dense_and_lexical_components_follow_the_mode(searcher: Searcher) -> Non
     for hit in hybrid.hits:
         assert hit.dense is not None
         assert hit.score == pytest.approx(0.6 * hit.dense + 0.4 * (hit.lexical or 0) / max_lexical(hybrid), abs=2e-3)
+
+
+def test_hybrid_sentence_weight_scores_the_best_sentence(searcher: Searcher, fake_embedder: FakeEmbedder) -> None:
+    question = "quarries reopened for the new mineral"
+    only_sentences = searcher.ask(question, Settings(mode="hybrid", dense_weight=0.0, sentence_weight=1.0))
+    query = fake_embedder.embed([question])[0]
+    store = searcher.store
+    for hit in only_sentences.hits:
+        (row,) = [row for row in range(store.size) if store.passages([row])[0].id == hit.passage.id]
+        sentences = np.asarray(store.sentence_vectors[store.sentence_rows(row).start : store.sentence_rows(row).stop])
+        assert hit.score == pytest.approx(float((sentences @ query).max()), abs=2e-3)
 
 
 def max_lexical(answer: Answer) -> float:

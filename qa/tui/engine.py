@@ -1,0 +1,147 @@
+"""The app's blocking work, run in worker threads: load the model, open or rebuild the index, answer questions.
+
+Every method here may block for seconds; the app calls them only from thread workers.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from qa import index
+from qa.embedding import Embedder, Progress, SentenceTransformerEmbedder, Span, SpanEmbedder
+from qa.retrieval import Answer, Mode, Searcher, Settings
+from qa.status import IndexStatus, index_status
+
+if TYPE_CHECKING:
+    from qa.index import BuildResult, Store
+    from qa.paths import Paths
+    from qa.progress import Reporter
+
+ANSWER_COUNT = 5
+DEFAULT_BATCH = 32
+
+
+class SerialEmbedder:
+    """Lets one thread at a time use the model (Hugging Face tokenizers are not thread-safe)."""
+
+    def __init__(self, inner: Embedder, lock: threading.Lock) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self._lock = lock
+
+    @property
+    def weights_sha256(self) -> str | None:
+        """The inner embedder's weights checksum, recorded in the manifest."""
+        found = getattr(self.inner, "weights_sha256", None)
+        return found if isinstance(found, str) else None
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed while holding the model."""
+        with self._lock:
+            return self.inner.embed(texts)
+
+
+class SerialSpanEmbedder(SerialEmbedder):
+    """A SerialEmbedder for span embedders: a build holds the model one batch at a time, so questions get a turn."""
+
+    def embed_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[Span]], progress: Progress | None = None
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Embed texts and their spans batch by batch."""
+        inner = self.inner
+        assert isinstance(inner, SpanEmbedder)
+        step = int(getattr(inner, "batch_size", DEFAULT_BATCH))
+        if len(texts) <= step:
+            with self._lock:
+                return inner.embed_spans(texts, spans, progress)
+        vectors: list[np.ndarray] = []
+        pooled: list[np.ndarray] = []
+        for start in range(0, len(texts), step):
+            with self._lock:
+                batch_vectors, batch_pooled = inner.embed_spans(
+                    texts[start : start + step], spans[start : start + step], progress
+                )
+            vectors.append(batch_vectors)
+            pooled.extend(batch_pooled)
+        return np.concatenate(vectors), pooled
+
+
+def serial(embedder: Embedder, lock: threading.Lock) -> SerialEmbedder:
+    """The embedder behind a lock, keeping whether it embeds spans."""
+    return SerialSpanEmbedder(embedder, lock) if isinstance(embedder, SpanEmbedder) else SerialEmbedder(embedder, lock)
+
+
+class Engine:
+    """Holds the embedder (made and loaded once, thread-safely) and runs core work for the app."""
+
+    def __init__(self, paths: Paths, model: str | None = None, embedder: Embedder | None = None) -> None:
+        self.paths = paths
+        self.model_option = model
+        self._given = embedder
+        self._embedder: SerialEmbedder | None = None
+        self._make_lock = threading.Lock()
+        self._load_lock = threading.Lock()
+        self._model_lock = threading.Lock()
+        self._loaded = False
+
+    @property
+    def embedder(self) -> SerialEmbedder:
+        """The embedder, made on first use (cheap: the model loads in `load_model`), used by one thread at a time."""
+        with self._make_lock:
+            if self._embedder is None:
+                made = self._given or SentenceTransformerEmbedder(self.model_option)
+                self._embedder = serial(made, self._model_lock)
+            return self._embedder
+
+    def load_model(self) -> float:
+        """Load the model's weights (imports torch); returns the seconds it took, 0 when it was loaded already."""
+        embedder = self.embedder
+        began = time.perf_counter()
+        with self._load_lock:
+            if self._loaded:
+                return 0.0
+            if isinstance(embedder.inner, SentenceTransformerEmbedder):
+                with self._model_lock:
+                    embedder.inner.model  # noqa: B018 - load now, in this worker thread
+                embedder.embed(["warm up"])  # the first forward pass is slow: take it before the first question
+            self._loaded = True
+        return time.perf_counter() - began
+
+    def status(self, reporter: Reporter) -> IndexStatus:
+        """The index status, as `qa status` reports it."""
+        return index_status(self.paths, reporter.warn)
+
+    def open(self, reporter: Reporter, status: IndexStatus) -> tuple[Store, BuildResult | None]:
+        """Open the index, building it first when `status` says it is missing or stale (loading the model for that)."""
+        if status.stale:
+            self.load_model()
+        store, result = index.open_current(self.paths, self.embedder, reporter)
+        self.warm_up(store)
+        return store, result
+
+    @staticmethod
+    def warm_up(store: Store) -> None:
+        """Load the search structures now, so the first question is as fast as the next."""
+        store.vector_index  # noqa: B018
+        store.lexical  # noqa: B018
+        store.vectors  # noqa: B018
+        store.sentence_vectors  # noqa: B018
+
+    def rebuild(self, reporter: Reporter, full: bool = False) -> tuple[Store, BuildResult]:
+        """Bring the index up to date with the corpus (from scratch with `full`) and open it."""
+        self.load_model()
+        result = index.build(self.paths, self.embedder, reporter, full=full)
+        store = index.Store.open(self.paths.index)
+        self.warm_up(store)
+        return store, result
+
+    def ask(self, store: Store, question: str, mode: Mode, k: int = ANSWER_COUNT) -> Answer:
+        """The cited passages for the question."""
+        if mode != "lexical":
+            self.load_model()
+        return Searcher(store, self.embedder).ask(question, Settings(mode=mode, k=k))

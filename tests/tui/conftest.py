@@ -1,0 +1,97 @@
+"""Fixtures for driving the real app with Pilot: prebuilt indexes, blocking embedders, and waiting for workers."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+from textual.pilot import Pilot
+
+from qa import index, manifest
+from qa.paths import Paths
+from qa.progress import SilentReporter
+from qa.retrieval import Hit
+from qa.tui.app import QAApp
+from qa.tui.messages import AnswerReady
+from qa.tui.question import QuestionInput
+from tests.fakes import FakeEmbedder
+
+FOOLS_ERRAND = "Who called export controls a fool's errand?"
+FIXED_BUILT_AT = "2025-01-21T12:00:00+00:00"
+
+
+class GatedEmbedder(FakeEmbedder):
+    """A FakeEmbedder whose `embed` waits until the test opens the gate (to catch the app mid-work)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.waiting = threading.Event()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.waiting.set()
+        if not self.gate.wait(timeout=30):
+            raise TimeoutError("the test never opened the gate")
+        return super().embed(texts)
+
+
+def build_index(paths: Paths, embedder: FakeEmbedder) -> None:
+    """Build the index and pin its build time, so what the app draws does not change from run to run."""
+    index.build(paths, embedder, SilentReporter())
+    found = manifest.read(paths.index)
+    manifest.write(paths.index, dataclasses.replace(found, built_at=FIXED_BUILT_AT, build_seconds=1.5))
+
+
+@pytest.fixture
+def built_paths(essay_paths: Paths, fake_embedder: FakeEmbedder) -> Paths:
+    """The essay corpus with a fresh index built by the fake embedder."""
+    build_index(essay_paths, fake_embedder)
+    return essay_paths
+
+
+async def settle(pilot: Pilot[None], rounds: int = 20) -> None:
+    """Wait until no worker runs and the messages they posted (and the work those start) are handled."""
+    app = pilot.app
+    calm = 0
+    for _ in range(rounds):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        busy = any(worker.is_running for worker in app.workers)
+        calm = 0 if busy else calm + 1
+        if calm >= 2:
+            return
+
+
+async def ask(pilot: Pilot[None], question: str) -> None:
+    """Put the question in the input, press Enter and wait for the answer."""
+    app = pilot.app
+    assert isinstance(app, QAApp)
+    app.action_focus_question()
+    app.query_one(QuestionInput).value = question
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def show_fixed_answer(pilot: Pilot[None], question: str, answered: bool) -> None:
+    """Ask, then show a fixed answer (the Raimondo passage and the two after it, with fixed scores).
+
+    Snapshots then show the app's drawing, not the current retrieval tuning.
+    """
+    app = pilot.app
+    assert isinstance(app, QAApp) and app.store is not None
+    await ask(pilot, question)
+    store = app.store
+    passages = store.passages(range(store.size))
+    first = next(row for row, passage in enumerate(passages) if "Raimondo" in passage.text)
+    hits = []
+    for rank, (row, score) in enumerate(zip((first, first + 1, first + 2), (0.703, 0.196, 0.16), strict=True), 1):
+        passage = passages[row]
+        sentence = next((span for span in passage.sentences if "Raimondo" in passage.text[span[0] : span[1]]), None)
+        hits.append(Hit(rank, passage, score, score, None, sentence or passage.sentences[0]))
+    assert app.answer is not None
+    fixed = dataclasses.replace(app.answer, answered=answered, confidence=0.7 if answered else 0.2, hits=tuple(hits))
+    app.post_message(AnswerReady(app.serial, fixed))
+    await settle(pilot)

@@ -1,0 +1,67 @@
+"""The done-when walk-through with the real model: ask, see Raimondo highlighted, open, go back, rebuild, quit."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from textual.widgets import Static
+
+from qa.paths import Paths
+from qa.tui.app import create_app
+from qa.tui.results import ResultList
+from qa.tui.source import SourceScreen
+from tests.tui.conftest import FOOLS_ERRAND, ask, settle
+
+pytestmark = pytest.mark.model
+
+SIZE = (100, 30)
+
+
+async def test_fools_errand_walkthrough(essay_paths: Paths, real_embedder: Any) -> None:
+    app = create_app(essay_paths, embedder=real_embedder)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)  # builds the missing index with the real model
+        assert app.model_ready and app.store is not None
+        began = time.perf_counter()
+        await pilot.press(*FOOLS_ERRAND, "enter")
+        await settle(pilot)
+        assert time.perf_counter() - began < 10, "typed and answered without waiting on anything slow"
+        answer = app.answer
+        assert answer is not None and answer.answered
+        assert answer.seconds < 1.0, "answered within a second of Enter once the model is loaded"
+        results = app.query_one(ResultList)
+        top = results.hits[0]
+        assert top.highlight is not None
+        start, end = top.highlight
+        assert "Raimondo" in top.passage.text[start:end]
+        assert results.has_focus
+
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SourceScreen)
+        assert "Raimondo" in str(screen.query_one("#source-passage", Static).render())
+
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.query_one(ResultList).selected == top
+
+        await pilot.press("f5")
+        await settle(pilot)
+        assert not app.indexing
+        assert app.answer is not None and app.answer.hits[0].passage.id == top.passage.id
+
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert not app.is_running
+
+
+async def test_an_unanswerable_question_abstains_with_the_real_model(essay_paths: Paths, real_embedder: Any) -> None:
+    app = create_app(essay_paths, embedder=real_embedder)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await ask(pilot, "How do penguins keep their eggs warm?")
+        assert app.answer is not None and not app.answer.answered
+        assert "No confident answer in the corpus" in str(app.query_one("#banner", Static).render())
