@@ -146,17 +146,15 @@ def test_unusable_corpus_is_a_one_line_error(
 
 
 NOOP = """
-import sys, time
+import sys
 from qa.cli import run
-started = time.perf_counter()
 code = run(["index", "--corpus", sys.argv[1], "--index", sys.argv[2]])
-seconds = time.perf_counter() - started
-print(code, round(seconds, 3), "torch" in sys.modules, "sentence_transformers" in sys.modules)
+print(code, "torch" in sys.modules, "sentence_transformers" in sys.modules)
 """
 
 
 def test_noop_qa_index_does_not_load_the_model(essay_paths: Paths, tmp_path: Path) -> None:
-    """A real process: on an unchanged corpus `qa index` neither imports torch nor takes a second."""
+    """A real process: on an unchanged corpus `qa index` does not import torch (its time is measured by qa bench)."""
     index.build(essay_paths, FakeEmbedder(name=DEFAULT_MODEL), SilentReporter())
     done = subprocess.run(
         [sys.executable, "-c", NOOP, str(essay_paths.corpus), str(essay_paths.index)],
@@ -168,7 +166,5 @@ def test_noop_qa_index_does_not_load_the_model(essay_paths: Paths, tmp_path: Pat
     )
     lines = done.stdout.splitlines()
     assert lines[0].startswith("index is up to date: 1 documents")
-    code, seconds, torch_loaded, st_loaded = lines[1].split()
-    assert (code, torch_loaded, st_loaded) == ("0", "False", "False")
-    assert float(seconds) < 1.0
+    assert lines[1].split() == ["0", "False", "False"]
     assert json.loads((essay_paths.index / manifest.MANIFEST).read_text())["model"] == DEFAULT_MODEL

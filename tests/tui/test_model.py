@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -24,13 +23,10 @@ async def test_fools_errand_walkthrough(essay_paths: Paths, real_embedder: Any) 
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)  # builds the missing index with the real model
         assert app.model_ready and app.store is not None
-        began = time.perf_counter()
         await pilot.press(*FOOLS_ERRAND, "enter")
         await settle(pilot)
-        assert time.perf_counter() - began < 10, "typed and answered without waiting on anything slow"
         answer = app.answer
         assert answer is not None and answer.answered
-        assert answer.seconds < 1.0, "answered within a second of Enter once the model is loaded"
         results = app.query_one(ResultList)
         top = results.hits[0]
         assert top.highlight is not None
