@@ -13,7 +13,7 @@ from typing import Any
 from qa import documents, index, manifest
 from qa.chunking import Passage, split_sentences
 from qa.embedding import Embedder
-from qa.errors import IndexMissingError, InputError, QAError
+from qa.errors import InputError, QAError
 from qa.manifest import DocumentEntry
 from qa.progress import Reporter
 from qa.retrieval import Searcher, Settings
@@ -82,7 +82,7 @@ def open_index(index_root: Path, benchmark: Benchmark, embedder: Embedder, repor
         found = manifest.read(folder)
         if found.model == embedder.name and found.passages == len(benchmark.corpus):
             return index.Store.open(folder, found)
-    except (IndexMissingError, QAError):
+    except QAError:
         pass
     with index.locked(folder, reporter):
         began = time.perf_counter()

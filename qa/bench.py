@@ -21,6 +21,7 @@ import numpy as np
 from qa import index
 from qa.embedding import SentenceTransformerEmbedder
 from qa.errors import CorpusError
+from qa.evaluation import percentile
 from qa.lexical import LexicalIndex
 from qa.paths import Paths
 from qa.progress import SilentReporter
@@ -240,7 +241,16 @@ def _query_latency(
 
 
 def _percentile(seconds: Sequence[float], percent: float) -> float:
-    return float(np.percentile(np.asarray(seconds) * 1000, percent))
+    """The percentile of durations in seconds, in milliseconds."""
+    return percentile([value * 1000 for value in seconds], percent)
+
+
+def _own_peak_rss_mb() -> float:
+    """Peak resident memory of this process alone (VmHWM; getrusage would count its parent's peak from before exec)."""
+    for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return _peak_rss_mb()[0]
 
 
 def _peak_rss_mb() -> tuple[float, float]:
@@ -407,6 +417,6 @@ def probe(folder: str) -> None:
         "query_p50_ms": round(_percentile(dense, 50), 3),
         "recall_at_10": round(recall_at(rows, truth), 4),
         "lexical_p50_ms": round(_percentile(keyword, 50), 3),
-        "rss_mb": _peak_rss_mb()[0],
+        "rss_mb": _own_peak_rss_mb(),
     }
     print(json.dumps(figures))

@@ -215,7 +215,7 @@ def ask(
         clean_question(question)
     settings = Settings(mode=mode, k=k, doc=doc)  # type: ignore[arg-type]
     if threshold is not None:
-        settings = replace(settings, threshold=threshold)
+        settings = replace(settings, threshold=threshold, lexical_threshold=threshold)
     searcher = _searcher(qa_paths.resolve(corpus, index_dir), model)
     questions = [question] if question is not None else _stdin_questions()
     failed = False
@@ -248,6 +248,7 @@ def _searcher(paths: qa_paths.Paths, model: str | None) -> Any:
     reporter = ClickReporter()
     try:
         store, _ = index.open_current(paths, embedder, reporter)
+        store.load()  # now, so that later builds cannot remove what the answers need
     finally:
         reporter.finish()
     return Searcher(store, embedder)
@@ -388,7 +389,11 @@ def eval_command(
     if k < 1:
         raise QAError(f"-k must be at least 1, not {k}")
     paths = qa_paths.resolve(corpus, index_dir)
-    settings = Settings(k=k) if threshold is None else Settings(k=k, threshold=threshold)
+    settings = Settings(k=k)
+    if threshold is not None:
+        settings = replace(settings, threshold=threshold, lexical_threshold=threshold)
+    if report is not None and not report.parent.is_dir():
+        raise QAError(f"cannot write the report: folder {report.parent} does not exist")
     modes = evaluation.modes_of(mode)
     if beir is not None:
         data, key = _eval_beir(paths, model, beir, split, settings, modes)
@@ -460,9 +465,7 @@ def _render_eval(data: dict[str, Any]) -> str:
 
     if "beir" in data:
         lines = [f"BEIR {data['beir']} ({data['split']}: {data['queries']} queries, {data['documents']} documents)"]
-        lines.append(f"{'mode':8} {'nDCG@10':>8} {'Recall@100':>11} {'MRR@10':>8}")
-        for mode, values in data["modes"].items():
-            lines.append(f"{mode:8} {values['ndcg@10']:8.4f} {values['recall@100']:11.4f} {values['mrr@10']:8.4f}")
+        lines += [f"{row[0]:8} " + " ".join(f"{cell:>10}" for cell in row[1:]) for row in evaluation.beir_table(data)]
         return "\n".join(lines)
     first = next(iter(data["modes"].values()))
     lines = [
@@ -591,6 +594,10 @@ def run(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         sys.stderr.close()
         return 0
+    except OSError as error:  # a folder that is a file, a disk that is full, a permission denied
+        where = f": {error.filename}" if error.filename else ""
+        click.echo(f"qa: error: {error.strerror or error}{where}", err=True)
+        return EXIT_USAGE
     return code if isinstance(code, int) else 0
 
 

@@ -98,6 +98,14 @@ def hash_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def hash_file(path: Path) -> str:
+    """The content hash of a file, or "" when it cannot be read (so it counts as changed next time)."""
+    try:
+        return hash_bytes(path.read_bytes())
+    except OSError:
+        return ""
+
+
 def load(source: Source, warn: Warn) -> Document | None:
     """Read one file; None (with a warning naming it) when it is empty, binary or has no text."""
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import math
 import re
 import statistics
 import time
@@ -85,20 +84,26 @@ def load_gold(path: Path) -> list[GoldQuestion]:
     """Read a JSON Lines gold set; a malformed line is an error naming the line."""
     if not path.is_file():
         raise InputError(f"gold set {path} does not exist: pass --gold FILE")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise InputError(f"gold set {path} is not UTF-8 text") from error
     questions: list[GoldQuestion] = []
     seen: set[str] = set()
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             raw = json.loads(line)
-            answerable = bool(raw.get("answerable", True))
+            answers = raw.get("answers", [])
+            if not isinstance(answers, list) or not all(isinstance(answer, str) for answer in answers):
+                raise TypeError("answers must be a list of strings")
             question = GoldQuestion(
                 id=str(raw.get("id") or f"line-{number}"),
                 question=str(raw["question"]),
-                answers=tuple(str(answer) for answer in raw.get("answers", [])),
+                answers=tuple(answers),
                 doc_id=raw.get("doc_id"),
-                answerable=answerable,
+                answerable=bool(raw.get("answerable", True)),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise InputError(f"{path}:{number}: not a gold question ({type(error).__name__}: {error})") from error
@@ -178,13 +183,11 @@ def _mean(values: Sequence[float]) -> float:
     return statistics.fmean(values) if values else 0.0
 
 
-def percentile(sorted_values: Sequence[float], pct: float) -> float:
-    """The pct-th percentile of sorted values, by linear interpolation."""
-    if not sorted_values:
-        return 0.0
-    position = (len(sorted_values) - 1) * pct / 100
-    low, high = math.floor(position), math.ceil(position)
-    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
+def percentile(values: Sequence[float], pct: float) -> float:
+    """The pct-th percentile of values, interpolated linearly (0 for no values)."""
+    import numpy as np
+
+    return float(np.percentile(values, pct)) if len(values) else 0.0
 
 
 # Saved runs and comparisons
@@ -283,7 +286,12 @@ def _flat_metrics(mode: dict[str, Any]) -> dict[str, float | None]:
 
 
 def markdown_report(data: dict[str, Any], comparison: Comparison | None = None) -> str:
-    """A Markdown report of an evaluation."""
+    """A Markdown report of an evaluation (a gold set or a BEIR benchmark)."""
+    if "beir" in data:
+        lines = [f"# qa eval: BEIR {data['beir']} ({data['split']})", "", f"Run at {data['at']}.", ""]
+        header, *rows = beir_table(data)
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows]) + "\n"
     lines = [f"# qa eval: {data['gold']}", "", f"Run at {data['at']}, k = {data['k']}.", ""]
     header, *rows = metric_table(data)
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -326,6 +334,13 @@ def metric_table(data: dict[str, Any]) -> list[list[str]]:
             ]
         )
     return table
+
+
+def beir_table(data: dict[str, Any]) -> list[list[str]]:
+    """The metrics of a BEIR evaluation as a header row and one row per mode."""
+    names = ("ndcg@10", "recall@100", "mrr@10")
+    rows = [[mode, *(f"{values[name]:.4f}" for name in names)] for mode, values in data["modes"].items()]
+    return [["mode", "nDCG@10", "Recall@100", "MRR@10"], *rows]
 
 
 def format_metric(value: float | None) -> str:

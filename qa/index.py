@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -54,13 +55,13 @@ CREATE TABLE documents (
 CREATE TABLE passages (
     row INTEGER PRIMARY KEY, id TEXT, doc_id TEXT, title TEXT, text TEXT, start INTEGER, "end" INTEGER,
     first_paragraph INTEGER, last_paragraph INTEGER, citation TEXT, heading TEXT, page INTEGER,
-    sentences TEXT, sentence_row INTEGER, text_hash TEXT
+    sentences TEXT, sentence_row INTEGER, cache_key TEXT
 );
 CREATE INDEX passages_doc ON passages (doc_id);
 """
 _PASSAGE_COLUMNS = (
     'row, id, doc_id, title, text, start, "end", first_paragraph, last_paragraph, citation, heading, page, '
-    "sentences, sentence_row, text_hash"
+    "sentences, sentence_row, cache_key"
 )
 
 
@@ -76,9 +77,10 @@ class BuildResult:
     noop: bool
 
 
-def text_hash(text: str) -> str:
-    """Key of the embedding cache: identical passage text, identical vectors."""
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+def passage_key(passage: Passage) -> str:
+    """Key of the embedding cache: the same text cut into the same sentences has the same vectors."""
+    content = f"{passage.text}\0{json.dumps(passage.sentences)}"
+    return hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 @contextlib.contextmanager
@@ -104,10 +106,15 @@ def locked(index: Path, reporter: Reporter) -> Iterator[None]:
         lock.release()
 
 
-def check_model(found: Manifest, model: str) -> None:
-    """Refuse an index built by another model."""
-    if found.model != model:
-        raise IndexCorruptError(f"index was built with model {found.model!r}, not {model!r}: {FULL_REBUILD}")
+def check_model(found: Manifest, embedder: Embedder) -> None:
+    """Refuse an index built by another model, or by the same name with other weights."""
+    if found.model != embedder.name:
+        raise IndexCorruptError(f"index was built with model {found.model!r}, not {embedder.name!r}: {FULL_REBUILD}")
+    weights = getattr(embedder, "weights_sha256", None)
+    if found.weights_sha256 and weights and found.weights_sha256 != weights:
+        raise IndexCorruptError(
+            f"the weights of model {embedder.name!r} changed since the index was built: {FULL_REBUILD}"
+        )
 
 
 def plan(paths: Paths, reporter: Reporter, full: bool = False) -> tuple[Manifest | None, Changes]:
@@ -134,12 +141,12 @@ def build(
     with locked(paths.index, reporter):
         previous, changes = plan(paths, reporter, full)
         if previous is not None:
-            check_model(previous, embedder.name)
+            check_model(previous, embedder)
         same_chunking = previous is not None and previous.chunking == params.as_dict()
         if previous is not None and same_chunking and not changes.stale:
             _refresh_times(paths.index, previous, changes)
             return BuildResult(
-                _count_documents(previous), previous.passages, 0, time.perf_counter() - began, changes, True
+                len(previous.indexed_ids), previous.passages, 0, time.perf_counter() - began, changes, True
             )
         old = Store.open(paths.index, previous) if previous is not None else None
         try:
@@ -148,10 +155,6 @@ def build(
             if old is not None:
                 old.close()
         return result
-
-
-def _count_documents(found: Manifest) -> int:
-    return sum(1 for entry in found.documents.values() if entry.passages)
 
 
 def _refresh_times(index: Path, previous: Manifest, changes: Changes) -> None:
@@ -166,13 +169,7 @@ def _refresh_times(index: Path, previous: Manifest, changes: Changes) -> None:
             )
             moved = True
     if moved:
-        manifest.write(index, _replace(previous, documents=entries))
-
-
-def _replace(found: Manifest, **changes: Any) -> Manifest:
-    import dataclasses
-
-    return dataclasses.replace(found, **changes)
+        manifest.write(index, dataclasses.replace(previous, documents=entries))
 
 
 def _rebuild(
@@ -206,7 +203,9 @@ def _rebuild(
                 passages.extend(kept.passages(kept.rows_of(source.id)))
             continue
         document = loaded[source.id]
-        digest = document.content_hash if document else changes.hashes.get(source.id) or _hash_file(source.path)
+        digest = (
+            document.content_hash if document else changes.hashes.get(source.id) or documents.hash_file(source.path)
+        )
         found = chunking.chunk(document, params) if document else []
         entries[source.id] = DocumentEntry(
             digest, source.size, source.mtime_ns, document.title if document else "", len(found)
@@ -258,25 +257,23 @@ def commit(
     return found, embedded
 
 
-def _hash_file(path: Path) -> str:
-    try:
-        return documents.hash_bytes(path.read_bytes())
-    except OSError:
-        return ""
-
-
 def _vectors(
     passages: list[Passage], embedder: Embedder, reporter: Reporter, cache: Store | None
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Passage and sentence vectors, reusing the previous index's vectors for identical passages."""
-    hashes = [text_hash(passage.text) for passage in passages]
+    hashes = [passage_key(passage) for passage in passages]
     cached = cache.cached_rows() if cache is not None else {}
     todo = [index for index, digest in enumerate(hashes) if digest not in cached]
     reporter.start("embedding", len(todo))
-    new_vectors, new_sentences = embed_with_sentences(
-        embedder, [passages[i].text for i in todo], [passages[i].sentences for i in todo], reporter.advance
-    )
-    dimension = new_vectors.shape[1] if todo else cache.vectors.shape[1] if cache is not None else 0
+    new_sentences: list[np.ndarray] = []
+    if todo:  # nothing new to embed: the model is not even loaded
+        new_vectors, new_sentences = embed_with_sentences(
+            embedder, [passages[i].text for i in todo], [passages[i].sentences for i in todo], reporter.advance
+        )
+        dimension = new_vectors.shape[1]
+    else:
+        assert cache is not None
+        dimension = cache.vectors.shape[1]
     vectors = np.zeros((len(passages), dimension), dtype=np.float32)
     sentence_blocks: list[np.ndarray] = []
     position = {index: order for order, index in enumerate(todo)}
@@ -401,7 +398,7 @@ def _write_table(path: Path, docs: list[documents.Document], passages: list[Pass
                     passage.page,
                     json.dumps(passage.sentences),
                     sentence_row,
-                    text_hash(passage.text),
+                    passage_key(passage),
                 )
             )
             sentence_row += len(passage.sentences)
@@ -452,6 +449,10 @@ class Store:
             if path.stat().st_size != size:
                 raise IndexCorruptError(f"index file {path} is truncated or changed: {FULL_REBUILD}")
         return cls(folder, found)
+
+    def load(self) -> None:
+        """Open every file now, so that a later build's clean-up cannot take them away from this reader."""
+        self.vectors, self.sentence_vectors, self.sentence_starts, self.vector_index, self.lexical  # noqa: B018
 
     def close(self) -> None:
         """Release the passage table."""
@@ -551,8 +552,8 @@ class Store:
         return best
 
     def cached_rows(self) -> dict[str, tuple[int, int, int]]:
-        """Passage text hash -> (row, first sentence row, sentence count), the embedding cache."""
-        records = self._query("SELECT text_hash, row, sentence_row, sentences FROM passages")
+        """Cache key -> (row, first sentence row, sentence count): the embedding cache."""
+        records = self._query("SELECT cache_key, row, sentence_row, sentences FROM passages")
         return {digest: (row, sentence_row, len(json.loads(spans))) for digest, row, sentence_row, spans in records}
 
     def document(self, doc_id: str) -> documents.Document:
@@ -601,7 +602,7 @@ def open_current(paths: Paths, embedder: Embedder, reporter: Reporter) -> tuple[
     """Open the index, first building it when it is missing or the corpus changed since."""
     found = read_manifest(paths.index)
     if found is not None:
-        check_model(found, embedder.name)
+        check_model(found, embedder)
         if not manifest.compare(paths.corpus, found, reporter.warn).stale:
             return Store.open(paths.index, found), None
         reporter.warn(f"the corpus changed since the index was built; updating {paths.index}")
@@ -623,7 +624,7 @@ def count_to_embed(paths: Paths, previous: Manifest | None, changes: Changes, re
         count = 0
         for source in changes.sources:
             if source.id in touched and (document := documents.load(source, reporter.warn)) is not None:
-                count += sum(1 for passage in chunking.chunk(document, params) if text_hash(passage.text) not in cached)
+                count += sum(1 for passage in chunking.chunk(document, params) if passage_key(passage) not in cached)
         return count
     finally:
         if cache is not None:

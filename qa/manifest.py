@@ -13,7 +13,7 @@ from typing import Any
 from qa import documents
 from qa.errors import IndexCorruptError, IndexMissingError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 FULL_REBUILD = "run qa index --full"
 
@@ -47,6 +47,11 @@ class Manifest:
     vector_index: dict[str, Any] = field(default_factory=dict)
     lexical: dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
+
+    @property
+    def indexed_ids(self) -> list[str]:
+        """Ids of the documents that gave passages (skipped files are remembered too, with none), sorted."""
+        return sorted(doc_id for doc_id, entry in self.documents.items() if entry.passages)
 
     def to_json(self) -> str:
         """The manifest as indented JSON."""
@@ -134,16 +139,13 @@ def compare(corpus: Path, manifest: Manifest | None, warn: Callable[[str], None]
         if entry is None:
             added.append(source.id)
             continue
-        if entry.size == source.size and entry.mtime_ns == source.mtime_ns:
+        if entry.content_hash and entry.size == source.size and entry.mtime_ns == source.mtime_ns:
             hashes[source.id] = entry.content_hash
             unchanged.append(source.id)
             continue
-        try:
-            digest = documents.hash_bytes(source.path.read_bytes())
-        except OSError:
-            digest = ""
+        digest = documents.hash_file(source.path)
         hashes[source.id] = digest
-        (unchanged if digest == entry.content_hash else changed).append(source.id)
+        (unchanged if digest and digest == entry.content_hash else changed).append(source.id)
     present = {source.id for source in sources}
     removed = sorted(doc_id for doc_id in known if doc_id not in present)
     return Changes(added, changed, removed, unchanged, sources, hashes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -94,7 +94,7 @@ class Searcher:
         """The top passages for the question under the given settings."""
         settings = settings or Settings()
         began = time.perf_counter()
-        question, _ = clean_question(question)
+        question = clean_question(question)
         if settings.k < 1:
             raise InputError(f"k must be at least 1, not {settings.k}")
         ranking = self.rank(question, settings)
@@ -255,8 +255,3 @@ def _repeats(passage: Passage, other: Passage) -> bool:
 
 def _words(text: str) -> set[str]:
     return set(unicodedata.normalize("NFKC", text).lower().split())
-
-
-def with_mode(settings: Settings, mode: Mode) -> Settings:
-    """The same settings in another mode."""
-    return replace(settings, mode=mode)

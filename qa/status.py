@@ -34,7 +34,7 @@ class IndexStatus:
         """Indexed documents that gave passages."""
         if self.manifest is None:
             return 0
-        return sum(1 for entry in self.manifest.documents.values() if entry.passages)
+        return len(self.manifest.indexed_ids)
 
     @property
     def passages(self) -> int:
@@ -63,7 +63,7 @@ class IndexStatus:
             "added": changes.added if changes else [],
             "changed": changes.changed if changes else [],
             "removed": changes.removed if changes else [],
-            "document_ids": sorted(doc for doc, entry in found.documents.items() if entry.passages),
+            "document_ids": found.indexed_ids,
         }
 
 

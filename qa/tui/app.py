@@ -325,7 +325,7 @@ class QAApp(App[None]):
     def ask(self, question: str, record: bool = True) -> None:
         """Ask the question now, or as soon as the model and index are ready."""
         try:
-            question, _ = clean_question(question)
+            question = clean_question(question)
         except InputError as error:
             self.notify(str(error), severity="warning")
             return

@@ -145,9 +145,7 @@ def test_build_killed_halfway_leaves_the_old_index_intact(
     assert answer_ids(built.index) == answers
     assert "glaciers.md" not in Store.open(built.index).document_ids()
     reporter = SilentReporter()
-    started = time.monotonic()
     result = index.build(built, FakeEmbedder(), reporter)
-    assert time.monotonic() - started < 30
     assert reporter.warnings == [], "the lock died with the killed process"
     assert result.changes.added == ["glaciers.md"]
     assert generations(built.index) == sorted([before.generation, manifest.read(built.index).generation])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass
+from dataclasses import replace as dataclasses_replace
 from pathlib import Path
 
 import numpy as np
@@ -156,7 +157,7 @@ def test_only_new_and_changed_documents_are_read_and_embedded(
     assert (result.changes.added, result.changes.changed) == (["tides.md"], ["glaciers.md"])
     store = Store.open(corpus_paths.index)
     try:
-        fresh = [p for p in store.passages(range(store.size)) if index.text_hash(p.text) not in cached]
+        fresh = [p for p in store.passages(range(store.size)) if index.passage_key(p) not in cached]
     finally:
         store.close()
     assert {p.doc_id for p in fresh} == {"glaciers.md", "tides.md"}
@@ -267,3 +268,50 @@ def test_empty_corpus_is_a_clear_error(paths: Paths) -> None:
     with pytest.raises(CorpusError, match="has no documents"):
         build(paths)
     assert not (paths.index / manifest.MANIFEST).exists()
+
+
+def test_new_chunking_never_reuses_vectors_of_other_sentences(essay_paths: Paths) -> None:
+    """The cache is keyed by text and sentences: after a chunking change every sentence still has its vector."""
+    wrapped = "\n".join(f"Line {n} of a note, wrapped at about sixty characters. It ends here." for n in range(1, 13))
+    (essay_paths.corpus / "note.md").write_text(f"# Note\n\n{wrapped}\n", encoding="utf-8")
+    index.build(essay_paths, FakeEmbedder(), SilentReporter(), params=ChunkingParams(wrap_width=100))
+    index.build(essay_paths, FakeEmbedder(), SilentReporter(), params=ChunkingParams(wrap_width=50))
+    store = Store.open(essay_paths.index)
+    passages = store.passages(range(store.size))
+    assert store.manifest.chunking["wrap_width"] == 50
+    assert len(store.sentence_vectors) == store.manifest.sentences == sum(len(p.sentences) for p in passages)
+    for row, passage in enumerate(passages):
+        assert len(store.sentence_rows(row)) == len(passage.sentences)
+    assert Searcher(store, FakeEmbedder()).ask("What does line 7 of the note say?").hits
+
+
+def test_removing_a_document_does_not_embed_or_load_the_model(corpus_paths: Paths) -> None:
+    build(corpus_paths)
+    (corpus_paths.corpus / "orchard.txt").unlink()
+    embedder = FakeEmbedder()
+    result = build(corpus_paths, embedder)
+    assert result.changes.removed == ["orchard.txt"]
+    assert result.embedded == 0
+    assert embedder.calls == []
+
+
+def test_same_model_name_with_other_weights_is_refused(corpus_paths: Paths) -> None:
+    first = FakeEmbedder()
+    first.weights_sha256 = "a" * 64  # type: ignore[attr-defined]
+    index.build(corpus_paths, first, SilentReporter())
+    retrained = FakeEmbedder()
+    retrained.weights_sha256 = "b" * 64  # type: ignore[attr-defined]
+    (corpus_paths.corpus / "orchard.txt").write_text("orchard pears this year\n", encoding="utf-8")
+    with pytest.raises(IndexCorruptError, match="run qa index --full"):
+        index.build(corpus_paths, retrained, SilentReporter())
+    assert index.build(corpus_paths, retrained, SilentReporter(), full=True).embedded > 0
+
+
+def test_a_file_that_could_not_be_read_counts_as_changed(corpus_paths: Paths) -> None:
+    build(corpus_paths)
+    found = manifest.read(corpus_paths.index)
+    entry = found.documents["orchard.txt"]
+    unreadable = manifest.DocumentEntry("", entry.size, entry.mtime_ns, "", 0)
+    remembered = dataclasses_replace(found, documents={**found.documents, "orchard.txt": unreadable})
+    changes = manifest.compare(corpus_paths.corpus, remembered, lambda message: None)
+    assert changes.changed == ["orchard.txt"]

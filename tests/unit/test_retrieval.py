@@ -201,8 +201,8 @@ def test_k_below_one_is_refused(searcher: Searcher, k: int) -> None:
 
 
 def test_clean_question() -> None:
-    assert clean_question("  Who\x00 leads\n\n chip   foundries? ") == ("Who leads chip foundries?", True)
-    assert clean_question("Plain question?") == ("Plain question?", False)
+    assert clean_question("  Who\x00 leads\n\n chip   foundries? ") == "Who leads chip foundries?"
+    assert clean_question("Plain question?") == "Plain question?"
 
 
 def test_fuse() -> None:
