@@ -82,6 +82,11 @@ def _prepare_file(corpus: Path, item: str) -> _Pending:
         content = path.read_bytes()
     except OSError as error:
         raise InputError(f"cannot read {item}: {error.strerror or error}") from error
+    problems: list[str] = []
+    source = documents.Source(id=item, path=path, size=len(content), mtime_ns=0)
+    if documents.load(source, problems.append) is None:
+        reason = problems[-1].split(": ", 1)[-1] if problems else "no text"
+        raise InputError(f"cannot add {item}: {reason}")
     target = corpus / path.name
     if not target.exists():
         return _Pending(target, content, item, new=True)

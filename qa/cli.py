@@ -145,19 +145,21 @@ def _print_plan(paths: qa_paths.Paths, reporter: ClickReporter, full: bool) -> N
             click.echo(f"{label:8}{doc_id}")
     click.echo(
         f"{len(changes.added)} to add, {len(changes.changed)} changed, {len(changes.removed)} to remove, "
-        f"{len(changes.unchanged)} unchanged; {embedded} passages to embed"
+        f"{len(changes.unchanged)} unchanged; {plural(embedded, 'passage')} to embed"
     )
 
 
 def _print_build(result: BuildResult) -> None:
     if result.noop:
         click.echo(
-            f"index is up to date: {result.documents} documents, {result.passages} passages ({result.seconds:.2f} s)"
+            f"index is up to date: {plural(result.documents, 'document')}, {plural(result.passages, 'passage')} "
+            f"({result.seconds:.2f} s)"
         )
         return
     changes = result.changes
     click.echo(
-        f"indexed {result.documents} documents, {result.passages} passages in {result.seconds:.1f} s "
+        f"indexed {plural(result.documents, 'document')}, {plural(result.passages, 'passage')} "
+        f"in {result.seconds:.1f} s "
         f"({result.embedded} embedded; {len(changes.added)} added, {len(changes.changed)} changed, "
         f"{len(changes.removed)} removed)"
     )
@@ -179,6 +181,11 @@ def add(corpus: str | None, index_dir: str | None, model: str | None, items: tup
     finally:
         reporter.finish()
     _print_build(result)
+
+
+def plural(count: int, noun: str) -> str:
+    """ "1 passage", "2 passages"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _embedder(model: str | None) -> Any:
@@ -285,6 +292,8 @@ def render_answer(answer: Answer) -> str:
     color = sys.stdout.isatty()
     width = min(shutil.get_terminal_size((100, 24)).columns, 100)
     lines: list[str] = []
+    if not answer.hits:
+        return "No passages matched: no indexed passage shares a word with the question."
     if not answer.answered:
         never = f" (it never mentions {', '.join(answer.unknown)})" if answer.unknown else ""
         lines.append(
@@ -295,8 +304,6 @@ def render_answer(answer: Answer) -> str:
         lines.append(click.style(header, bold=True) if color else header)
         lines.extend(_wrap_with_highlight(hit, width, color, dim=not answer.answered))
         lines.append("")
-    if not answer.hits:
-        lines.append("No passages matched.")
     return "\n".join(lines).rstrip("\n")
 
 
@@ -340,7 +347,7 @@ def status(corpus: str | None, index_dir: str | None, model: str | None, as_json
     if not found.built:
         click.echo(f"no index in {paths.index}: run qa index")
         return
-    state = "stale (run qa index)" if report["stale"] else "fresh"
+    state = "stale: run qa index" if report["stale"] else "fresh"
     click.echo(
         f"corpus     {paths.corpus}\nindex      {paths.index} ({state})\n"
         f"documents  {report['documents']}\npassages   {report['passages']}\n"

@@ -33,6 +33,8 @@ __all__ = [
 
 CONFIDENCE_DEPTH = 3
 OVERLAP_WEIGHT = 0.3
+MIN_HIGHLIGHT_WORDS = 4  # shorter "sentences" are headings or scraps ("Paul Triolo ("): highlight them last
+FRAGMENT_PENALTY = 1.0
 
 _QUANTITY_QUESTION = re.compile(r"\s*(how (much|many)|what (percentage|share|number|amount|fraction))\b", re.IGNORECASE)
 _QUANTITY = re.compile(
@@ -181,7 +183,11 @@ class Searcher:
         if query is not None:
             sentence_rows = self.store.sentence_rows(row)
             support = np.asarray(self.store.sentence_vectors[sentence_rows.start : sentence_rows.stop]) @ query
-        best = int(np.argmax(support + OVERLAP_WEIGHT * overlap))
+        words = np.array([len(passage.text[s:e].split()) for s, e in passage.sentences])
+        fragment = (
+            np.where(words < MIN_HIGHLIGHT_WORDS, FRAGMENT_PENALTY, 0.0) if words.max() >= MIN_HIGHLIGHT_WORDS else 0.0
+        )
+        best = int(np.argmax(support + OVERLAP_WEIGHT * overlap - fragment))
         return passage.sentences[best], float(support[best])
 
 

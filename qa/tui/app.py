@@ -67,7 +67,7 @@ ERROR_TITLES = {
     "ask": "The question could not be answered",
 }
 WORKER_THREAD = "qa-worker"
-WELCOME = "Ask a question and press Enter; then ↓ and Enter open a passage in its source. F1: every key."
+WELCOME = "Ask a question and press Enter; then ↑↓ pick a passage and Enter opens it in its source. F1: every key."
 
 
 class WorkerExecutor(ThreadPoolExecutor):

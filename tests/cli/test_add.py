@@ -136,8 +136,10 @@ def test_add_creates_a_missing_corpus_folder(tmp_path: Path, fake_cli: None) -> 
         (lambda folder: folder / "report.docx", "qa reads .htm, .html, .markdown, .md, .pdf, .txt files"),
         (lambda folder: folder / ".hidden.md", "hidden files are not indexed"),
         (lambda folder: folder / "no-winners-ai-race.md", "the corpus already has a different no-winners-ai-race.md"),
+        (lambda folder: folder / "blob.md", "cannot add"),
+        (lambda folder: folder / "empty.txt", "cannot add"),
     ],
-    ids=["missing", "folder", "unsupported", "hidden", "name-taken"],
+    ids=["missing", "folder", "unsupported", "hidden", "name-taken", "binary", "empty"],
 )
 def test_bad_files_are_refused_and_nothing_is_written(
     essay_paths: Paths, tmp_path: Path, fake_cli: None, capsys: pytest.CaptureFixture[str], make: object, message: str
@@ -146,6 +148,8 @@ def test_bad_files_are_refused_and_nothing_is_written(
     folder.mkdir()
     for name in ("report.docx", ".hidden.md", "no-winners-ai-race.md"):
         (folder / name).write_text("Some other text entirely.\n")
+    (folder / "blob.md").write_bytes(bytes(range(256)) * 12)
+    (folder / "empty.txt").write_text("  \n")
     good = folder / "good.md"
     good.write_text(NOTES)
     before = contents(essay_paths.corpus)

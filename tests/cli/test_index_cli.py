@@ -46,10 +46,10 @@ def test_index_then_noop(essay_paths: Paths, embedders: list[FakeEmbedder], caps
     assert cli.run(qa_index(essay_paths)) == 0
     out = capsys.readouterr().out
     passages = manifest.read(essay_paths.index).passages
-    assert out.startswith(f"indexed 1 documents, {passages} passages in ")
+    assert out.startswith(f"indexed 1 document, {passages} passages in ")
     assert out.rstrip().endswith(f"({passages} embedded; 1 added, 0 changed, 0 removed)")
     assert cli.run(qa_index(essay_paths)) == 0
-    assert capsys.readouterr().out.startswith(f"index is up to date: 1 documents, {passages} passages (")
+    assert capsys.readouterr().out.startswith(f"index is up to date: 1 document, {passages} passages (")
     assert embedders[1].calls == []
 
 
@@ -165,6 +165,6 @@ def test_noop_qa_index_does_not_load_the_model(essay_paths: Paths, tmp_path: Pat
         check=True,
     )
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("index is up to date: 1 documents")
+    assert lines[0].startswith("index is up to date: 1 document,")
     assert lines[1].split() == ["0", "False", "False"]
     assert json.loads((essay_paths.index / manifest.MANIFEST).read_text())["model"] == DEFAULT_MODEL

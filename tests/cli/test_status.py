@@ -75,7 +75,7 @@ def test_status_reports_a_stale_index(qa: Any, essay_paths: Paths) -> None:
     assert report["added"] == ["new.md"]
     assert report["changed"] == [ESSAY.name]
     text = qa("status", *where(essay_paths)).out
-    assert "(stale (run qa index))" in text
+    assert "(stale: run qa index)" in text
     assert "  added    new.md" in text and f"  changed  {ESSAY.name}" in text
     # After qa index it is fresh again.
     qa("index", *where(essay_paths))

@@ -148,3 +148,12 @@ def test_console_script_stdin_batch_builds_first(tmp_path: Path, essay_index: Pa
 
 def subprocess_batch(paths: Paths, questions: list[str]) -> subprocess.CompletedProcess[str]:
     return console(["ask", "--json"], paths, stdin="\n".join(questions) + "\n")
+
+
+def test_bios_highlight_a_sentence_not_a_name_fragment(searcher: Searcher) -> None:
+    triolo = searcher.ask("Where does Paul Triolo work?").hits[0]
+    assert triolo.highlight is not None
+    assert "DGA-Albright" in triolo.passage.text[slice(*triolo.highlight)]
+    graylin = searcher.ask("What is Alvin Wang Graylin's role at HTC?").hits[0]
+    assert graylin.highlight is not None
+    assert len(graylin.passage.text[slice(*graylin.highlight)].split()) >= 4
