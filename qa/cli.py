@@ -242,6 +242,8 @@ def ask(
 
 
 def _stdin_questions() -> Iterator[str]:
+    if sys.stdin.isatty():
+        click.echo("qa: reading questions from standard input, one per line (Ctrl-D to end)", err=True)
     for line in sys.stdin:
         if line.strip():
             yield line.rstrip("\n")
@@ -344,6 +346,8 @@ def status(corpus: str | None, index_dir: str | None, model: str | None, as_json
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False))
         return
+    if not paths.corpus.is_dir():
+        reporter.warn(f"corpus folder {paths.corpus} does not exist: create it or pass --corpus DIR")
     if not found.built:
         click.echo(f"no index in {paths.index}: run qa index")
         return

@@ -114,3 +114,6 @@ def test_status_with_the_corpus_gone_is_stale(qa: Any, essay_paths: Paths) -> No
     result = qa("status", *where(essay_paths), "--json")
     assert result.code == 0
     assert result.json()["stale"] is True
+    text = qa("status", *where(essay_paths))
+    assert "(stale: run qa index)" in text.out
+    assert text.err == f"qa: corpus folder {essay_paths.corpus} does not exist: create it or pass --corpus DIR\n"
