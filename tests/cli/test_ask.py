@@ -143,6 +143,6 @@ def test_another_model_is_refused_until_a_full_rebuild(qa: Any, essay_paths: Pat
 def test_index_command_reports_what_it_did(qa: Any, essay_paths: Paths) -> None:
     built = qa("index", *where(essay_paths))
     assert built.code == 0
-    assert built.out.startswith("indexed 1 documents, ")
+    assert built.out.startswith("indexed 1 document, ")
     again = qa("index", *where(essay_paths))
-    assert again.out.startswith("index is up to date: 1 documents")
+    assert again.out.startswith("index is up to date: 1 document,")
