@@ -233,6 +233,9 @@ def ask(
             if question is not None:
                 raise
             click.echo(f"qa: error: {error}", err=True)
+            if as_json:  # keep one output line per input line
+                failure = {"question": text, "answered": False, "error": str(error), "passages": []}
+                click.echo(json.dumps(failure, ensure_ascii=False))
             failed = True
             continue
         click.echo(json.dumps(answer_json(answer), ensure_ascii=False) if as_json else render_answer(answer))

@@ -61,7 +61,10 @@ def test_stdin_batch_prints_one_json_line_per_question(qa: Any, essay_paths: Pat
 def test_stdin_batch_reports_a_bad_line_and_goes_on(qa: Any, essay_paths: Paths) -> None:
     result = qa("ask", *where(essay_paths), "--json", stdin="TSMC\n\x01\x02\nRaimondo\n")
     assert result.code == 2
-    assert [a["question"] for a in result.json_lines()] == ["TSMC", "Raimondo"]
+    lines = result.json_lines()
+    assert [a["question"] for a in lines] == ["TSMC", "\x01\x02", "Raimondo"], "one output line per input line"
+    assert lines[1]["answered"] is False and lines[1]["passages"] == [] and "empty" in lines[1]["error"]
+    assert "error" not in lines[0] and lines[0]["passages"]
     errors = [line for line in result.err.splitlines() if line.startswith("qa: error:")]
     assert len(errors) == 1 and "empty" in errors[0]
 

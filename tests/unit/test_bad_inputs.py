@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import re
 import tempfile
@@ -239,7 +240,9 @@ def test_cli_stdin_questions_go_on_after_a_bad_one(
     )
     assert cli.run(["ask", *cli_paths, "--json"]) == 2
     captured = capsys.readouterr()
-    assert len(captured.out.splitlines()) == 2
+    answers = [json.loads(line) for line in captured.out.splitlines()]
+    assert [bool(answer["passages"]) for answer in answers] == [True, False, True]
+    assert answers[1]["error"] == "the question is 100,000 characters long; keep it under 2,000"
     assert captured.err == "qa: error: the question is 100,000 characters long; keep it under 2,000\n"
 
 
