@@ -106,12 +106,12 @@ def locked(index: Path, reporter: Reporter) -> Iterator[None]:
         lock.release()
 
 
-def check_model(found: Manifest, embedder: Embedder) -> None:
-    """Refuse an index built by another model, or by the same name with other weights."""
+def check_model(found: Manifest, embedder: Embedder, weights: bool = True) -> None:
+    """Refuse an index built by another model, or (when `weights`) by the same name with other weights."""
     if found.model != embedder.name:
         raise IndexCorruptError(f"index was built with model {found.model!r}, not {embedder.name!r}: {FULL_REBUILD}")
-    weights = getattr(embedder, "weights_sha256", None)
-    if found.weights_sha256 and weights and found.weights_sha256 != weights:
+    digest = getattr(embedder, "weights_sha256", None) if weights else None
+    if found.weights_sha256 and digest and found.weights_sha256 != digest:
         raise IndexCorruptError(
             f"the weights of model {embedder.name!r} changed since the index was built: {FULL_REBUILD}"
         )
@@ -140,8 +140,8 @@ def build(
     began = time.perf_counter()
     with locked(paths.index, reporter):
         previous, changes = plan(paths, reporter, full)
-        if previous is not None:
-            check_model(previous, embedder)
+        if previous is not None:  # the weights matter only when something is embedded (hashing them takes 0.1 s)
+            check_model(previous, embedder, weights=changes.stale)
         same_chunking = previous is not None and previous.chunking == params.as_dict()
         if previous is not None and same_chunking and not changes.stale:
             _refresh_times(paths.index, previous, changes)
