@@ -498,20 +498,8 @@ def _render_eval(data: dict[str, Any]) -> str:
 
 
 def _render_comparison(comparison: Any) -> str:
-    from qa.evaluation import format_metric
-
     lines = [f"\ncompared with the run of {comparison.previous_at}:"]
-    for mode, metrics in comparison.metrics.items():
-        changes = ", ".join(
-            f"{name} {format_metric(before)} → {format_metric(after)}" for name, (before, after) in metrics.items()
-        )
-        lines.append(f"  {mode}: {changes}")
-        for label, ids in (
-            ("newly passing", comparison.newly_passing[mode]),
-            ("newly failing", comparison.newly_failing[mode]),
-        ):
-            if ids:
-                lines.append(f"    {label}: {', '.join(ids)}")
+    lines += [f"{'  ' * (depth + 1)}{text}" for depth, text in comparison.outline()]
     return "\n".join(lines)
 
 

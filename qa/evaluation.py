@@ -202,6 +202,20 @@ class Comparison:
     newly_passing: dict[str, list[str]]
     newly_failing: dict[str, list[str]]
 
+    def outline(self) -> list[tuple[int, str]]:
+        """The comparison as (depth, line) pairs: each mode's metrics before → after, then its changed questions."""
+        lines: list[tuple[int, str]] = []
+        for mode, metrics in self.metrics.items():
+            changes = ", ".join(f"{name} {format_metric(a)} → {format_metric(b)}" for name, (a, b) in metrics.items())
+            lines.append((0, f"{mode}: {changes}"))
+            for label, ids in (
+                ("newly passing", self.newly_passing[mode]),
+                ("newly failing", self.newly_failing[mode]),
+            ):
+                if ids:
+                    lines.append((1, f"{label}: {', '.join(ids)}"))
+        return lines
+
 
 def gold_key(path: Path) -> str:
     """Runs on the same gold file share this key."""
@@ -306,13 +320,7 @@ def markdown_report(data: dict[str, Any], comparison: Comparison | None = None) 
                 )
     if comparison is not None:
         lines += ["", f"## Compared with the run of {comparison.previous_at}", ""]
-        for mode, metrics in comparison.metrics.items():
-            changes = ", ".join(f"{name} {format_metric(a)} → {format_metric(b)}" for name, (a, b) in metrics.items())
-            lines.append(f"- {mode}: {changes}")
-            if comparison.newly_passing[mode]:
-                lines.append(f"  - newly passing: {', '.join(comparison.newly_passing[mode])}")
-            if comparison.newly_failing[mode]:
-                lines.append(f"  - newly failing: {', '.join(comparison.newly_failing[mode])}")
+        lines += [f"{'  ' * depth}- {text}" for depth, text in comparison.outline()]
     return "\n".join(lines) + "\n"
 
 
