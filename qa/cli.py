@@ -274,6 +274,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "mode": answer.mode,
         "confidence": answer.confidence,
         "unknown": list(answer.unknown),
+        "reason": answer.reason,
         "passages": [
             {
                 "rank": hit.rank,
@@ -300,10 +301,8 @@ def render_answer(answer: Answer) -> str:
     if not answer.hits:
         return "No passages matched: no indexed passage shares a word with the question."
     if not answer.answered:
-        never = f" (it never mentions {', '.join(answer.unknown)})" if answer.unknown else ""
-        lines.append(
-            click.style(f"No confident answer in the corpus{never}. Nearest passages:", fg="yellow", bold=True)
-        )
+        why = f" ({answer.reason})" if answer.reason else ""
+        lines.append(click.style(f"No confident answer in the corpus{why}. Nearest passages:", fg="yellow", bold=True))
     for hit in answer.hits:
         header = f"{hit.rank}. {hit.passage.citation}  [{hit.score:.3f}]"
         lines.append(click.style(header, bold=True) if color else header)

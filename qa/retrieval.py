@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import time
 import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
 
+from qa.answer_types import answer_type, paired_terms, pairs
 from qa.chunking import Passage
 from qa.embedding import Embedder
 from qa.errors import InputError
@@ -35,13 +35,6 @@ CONFIDENCE_DEPTH = 3
 OVERLAP_WEIGHT = 0.3
 MIN_HIGHLIGHT_WORDS = 4  # shorter "sentences" are headings or scraps ("Paul Triolo ("): highlight them last
 FRAGMENT_PENALTY = 1.0
-
-_QUANTITY_QUESTION = re.compile(r"\s*(how (much|many)|what (percentage|share|number|amount|fraction))\b", re.IGNORECASE)
-_QUANTITY = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|dozens?|"
-    r"hundreds?|thousands?|millions?|billions?|trillions?|percent|half|third|quarter|decade)\b",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -71,6 +64,7 @@ class Answer:
     hits: tuple[Hit, ...]
     seconds: float
     unknown: tuple[str, ...] = ()
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,7 +95,8 @@ class Searcher:
             raise InputError(f"k must be at least 1, not {settings.k}")
         ranking = self.rank(question, settings)
         chosen = _distinct(self.store, ranking.rows, settings.k)
-        highlights = [self._highlight(row, passage, ranking.query_vector, ranking.terms) for row, passage in chosen]
+        scored = [self._sentence_scores(row, passage, ranking.query_vector, ranking.terms) for row, passage in chosen]
+        highlights = [_highlight(passage, *scores) for (_, passage), scores in zip(chosen, scored, strict=True)]
         hits = tuple(
             Hit(
                 rank=rank,
@@ -114,18 +109,21 @@ class Searcher:
             for rank, ((row, passage), (span, _)) in enumerate(zip(chosen, highlights, strict=True), start=1)
         )
         unknown = tuple(self.store.lexical.unknown_names(question))
-        support = [score for _, score in highlights[:CONFIDENCE_DEPTH]]
-        confidence = max(support, default=0.0)
+        confidence = max((score for _, score in highlights[:CONFIDENCE_DEPTH]), default=0.0)
         threshold = settings.lexical_threshold if ranking.query_vector is None else settings.threshold
-        answered = bool(hits) and confidence >= threshold and not unknown and _has_answer_type(question, hits)
+        support = [
+            (passage, scores[0]) for (_, passage), scores in zip(chosen[:CONFIDENCE_DEPTH], scored, strict=False)
+        ]
+        reason = abstention_reason(question, support, confidence, threshold, unknown)
         return Answer(
             question=question,
             mode=settings.mode,
-            answered=answered,
+            answered=reason is None,
             confidence=round(confidence, 4),
             hits=hits,
             seconds=time.perf_counter() - began,
             unknown=unknown,
+            reason=reason,
         )
 
     def rank(self, question: str, settings: Settings, query_vector: np.ndarray | None = None) -> Ranking:
@@ -172,23 +170,16 @@ class Searcher:
         scores, found = self.store.vector_index.search(query.reshape(1, -1).astype(np.float32), count)
         return {int(row): float(score) for row, score in zip(found[0], scores[0], strict=True) if row >= 0}
 
-    def _highlight(
+    def _sentence_scores(
         self, row: int, passage: Passage, query: np.ndarray | None, terms: set[str]
-    ) -> tuple[tuple[int, int] | None, float]:
-        """The sentence that best answers and how well: its vector's cosine with the question (else word overlap)."""
-        if not passage.sentences:
-            return None, 0.0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """How well each sentence answers (its vector's cosine with the question, else word overlap), and the
+        share of question words it contains."""
         overlap = np.array([_overlap(passage.text[s:e], terms) for s, e in passage.sentences])
-        support = overlap
-        if query is not None:
-            sentence_rows = self.store.sentence_rows(row)
-            support = np.asarray(self.store.sentence_vectors[sentence_rows.start : sentence_rows.stop]) @ query
-        words = np.array([len(passage.text[s:e].split()) for s, e in passage.sentences])
-        fragment = (
-            np.where(words < MIN_HIGHLIGHT_WORDS, FRAGMENT_PENALTY, 0.0) if words.max() >= MIN_HIGHLIGHT_WORDS else 0.0
-        )
-        best = int(np.argmax(support + OVERLAP_WEIGHT * overlap - fragment))
-        return passage.sentences[best], float(support[best])
+        if query is None:
+            return overlap, overlap
+        sentence_rows = self.store.sentence_rows(row)
+        return np.asarray(self.store.sentence_vectors[sentence_rows.start : sentence_rows.stop]) @ query, overlap
 
 
 def fuse(
@@ -214,11 +205,44 @@ def fuse(
     }
 
 
-def _has_answer_type(question: str, hits: tuple[Hit, ...]) -> bool:
-    """A how-much or how-many question is only answered by top passages that state some quantity."""
-    if not _QUANTITY_QUESTION.match(question):
-        return True
-    return any(_QUANTITY.search(hit.passage.text) for hit in hits[:CONFIDENCE_DEPTH])
+def abstention_reason(
+    question: str,
+    support: list[tuple[Passage, np.ndarray]],
+    confidence: float,
+    threshold: float,
+    unknown: tuple[str, ...],
+) -> str | None:
+    """Why the top passages (each with how well every sentence answers) give no confident answer, or None."""
+    if not support:
+        return "no passage shares a word with the question"
+    if unknown:
+        return f"it never mentions {', '.join(unknown)}"
+    sentences = [
+        (passage.text[start:end], float(score))
+        for passage, scores in support
+        for (start, end), score in zip(passage.sentences, scores, strict=True)
+    ]
+    kind = answer_type(question)
+    if kind is not None and max((score for text, score in sentences if kind.stated_in(text)), default=-1.0) < threshold:
+        return f"no sentence close to the question states {kind.name}"
+    terms = paired_terms(question)
+    if terms is not None and not any(pairs(terms, text) for text, _ in sentences):
+        return f"no sentence names both {terms[0]} and {terms[1]}"
+    if confidence < threshold:
+        return f"its best sentence scores {confidence:.2f}, below the {threshold:.2f} threshold"
+    return None
+
+
+def _highlight(passage: Passage, support: np.ndarray, overlap: np.ndarray) -> tuple[tuple[int, int] | None, float]:
+    """The sentence that best answers, preferring whole sentences to scraps, and its support."""
+    if not passage.sentences:
+        return None, 0.0
+    words = np.array([len(passage.text[s:e].split()) for s, e in passage.sentences])
+    fragment = (
+        np.where(words < MIN_HIGHLIGHT_WORDS, FRAGMENT_PENALTY, 0.0) if words.max() >= MIN_HIGHLIGHT_WORDS else 0.0
+    )
+    best = int(np.argmax(support + OVERLAP_WEIGHT * overlap - fragment))
+    return passage.sentences[best], float(support[best])
 
 
 def _overlap(text: str, terms: set[str]) -> float:

@@ -371,15 +371,11 @@ class QAApp(App[None]):
         if not answer.hits:
             self._banner(Content.styled("No passages matched the question.", "$text-warning"))
         elif not answer.answered:
-            unknown = getattr(answer, "unknown", ())
-            why = f"; it never mentions {', '.join(unknown)}" if unknown else ""
+            why = f": {answer.reason}" if answer.reason else ""
             self._banner(
                 Content.assemble(
                     ("No confident answer in the corpus", "bold $text-warning"),
-                    (
-                        f"{why} — the nearest passages ({answer.mode}, confidence {answer.confidence:.2f}):",
-                        "$text-muted",
-                    ),
+                    (f"{why}. Nearest passages ({answer.mode}):", "$text-muted"),
                 )
             )
         else:

@@ -55,4 +55,4 @@ def test_hybrid_abstains_rarely_on_answerable_questions(reports: dict[str, evalu
     hybrid = reports["hybrid"]
     assert hybrid.false_abstention_rate <= 0.05
     assert hybrid.abstention_recall is not None
-    assert hybrid.abstention_recall >= 0.7
+    assert hybrid.abstention_recall >= 0.85

@@ -173,6 +173,7 @@ def test_unknown_words_give_no_lexical_hits_and_no_answer(searcher: Searcher) ->
     assert answer.hits == ()
     assert not answer.answered
     assert answer.confidence == 0.0
+    assert answer.reason == "no passage shares a word with the question"
 
 
 def test_answered_follows_the_threshold(searcher: Searcher) -> None:
@@ -180,7 +181,35 @@ def test_answered_follows_the_threshold(searcher: Searcher) -> None:
     sure = searcher.ask(question, Settings(mode="lexical", lexical_threshold=0.5))
     assert sure.confidence == pytest.approx(1.0)
     assert sure.answered
-    assert not searcher.ask(question, Settings(mode="lexical", lexical_threshold=1.01)).answered
+    assert sure.reason is None
+    unsure = searcher.ask(question, Settings(mode="lexical", lexical_threshold=1.01))
+    assert not unsure.answered
+    assert unsure.reason == "its best sentence scores 1.00, below the 1.01 threshold"
+
+
+def test_a_question_for_a_date_is_answered_by_a_sentence_with_one(searcher: Searcher) -> None:
+    answer = searcher.ask(
+        f"In what year did geologists find {RARE} beneath the eastern ridge?", Settings(mode="lexical")
+    )
+    assert answer.answered, answer.reason
+    assert answer.hits[0].passage.doc_id == "mining.md"
+
+
+def test_a_question_for_money_abstains_when_no_close_sentence_states_an_amount(searcher: Searcher) -> None:
+    question = f"How much money did geologists spend on the {RARE} seam beneath the eastern ridge?"
+    answer = searcher.ask(question, Settings(mode="lexical"))
+    assert answer.confidence >= Settings().lexical_threshold, "the seam sentence is close enough to answer"
+    assert not answer.answered
+    assert answer.reason == "no sentence close to the question states an amount of money"
+    assert answer.hits[0].passage.doc_id == "mining.md", "the nearest passages are still shown"
+
+
+def test_a_role_question_needs_a_sentence_naming_role_and_holder(searcher: Searcher) -> None:
+    answer = searcher.ask("Who is the mayor of the northern valley?", Settings(mode="lexical"))
+    assert not answer.answered
+    assert answer.reason == "no sentence names both mayor and northern valley"
+    council = searcher.ask("Who is the council of the local quarries?", Settings(mode="lexical"))
+    assert council.reason != "no sentence names both council and local quarries"
 
 
 @pytest.mark.parametrize("question", ["", "   ", "\n\t", "\x00\x01"])

@@ -1,0 +1,82 @@
+"""What kind of answer a question asks for, and which sentences can supply it."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answer_types import AGE, DATE, MONEY, QUANTITY, answer_type, paired_terms, pairs
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("How much would the proposed Manhattan Project for AI cost?", MONEY),
+        ("How much money did philanthropies commit?", MONEY),
+        ("What is CERN's annual budget?", MONEY),
+        ("What's the dollar value of bilateral trade?", MONEY),
+        ("How much of global chip production happens in Taiwan?", QUANTITY),
+        ("How many countries co-sponsored the resolution?", QUANTITY),
+        ("What share of people have a negative view of AI?", QUANTITY),
+        ("How long did the negotiations take?", QUANTITY),
+        ("When was the Bletchley Park summit held?", DATE),
+        ("In what year was HTC founded?", DATE),
+        ("On what date did Trump post the message?", DATE),
+        ("How old is Alvin Wang Graylin?", AGE),
+        ("Who called export controls a fool's errand?", None),
+        ("What do the authors recommend?", None),
+        ("Why is a zero-sum race harmful?", None),
+        ("How large is the capability gap?", None),
+        ("Is the budget debate mentioned? How much?", None),
+    ],
+)
+def test_answer_type_of_a_question(question: str, expected: object) -> None:
+    assert answer_type(question) is expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "stated"),
+    [
+        (MONEY, "The Act provides $52.7 billion for semiconductors.", True),
+        (MONEY, "We redirected the trillions of dollars spent on defense.", True),
+        (MONEY, "The CERN for AI (19459020) will bring more value than the Manhattan Project.", False),
+        (QUANTITY, "More than half of them were born abroad.", True),
+        (QUANTITY, "Sixty-two nations co-sponsored it.", True),
+        (QUANTITY, "Many nations co-sponsored it.", False),
+        (QUANTITY, "It passed with 123 co-sponsors.", True),
+        (DATE, "The summit took place in November at Woodside.", True),
+        (DATE, "He led the firm from 2016 to 2023.", True),
+        (DATE, "The summit took place at Woodside.", False),
+        (AGE, "Graylin, aged 52, lives in Beijing.", True),
+        (AGE, "He was born in Taiwan.", True),
+        (AGE, "He has 30 years of experience.", False),
+    ],
+)
+def test_statements_of_a_kind(kind: object, text: str, stated: bool) -> None:
+    assert isinstance(kind, type(MONEY))
+    assert kind.stated_in(text) is stated
+
+
+@pytest.mark.parametrize(
+    ("question", "terms"),
+    [
+        ("Who is the CEO of TSMC?", ("CEO", "TSMC")),
+        ("Who is the current president of Taiwan?", ("current president", "Taiwan")),
+        (
+            "Who was China's ambassador to the United States at the time of the summit?",
+            ("China's ambassador", "United States"),
+        ),
+        ("Who is the head of the AI Safety Institute, according to the memo?", ("head", "AI Safety Institute")),
+        ("Who called export controls a fool's errand?", None),
+        ("Who led the American delegation?", None),
+        ("What is the capital of Australia?", None),
+    ],
+)
+def test_role_questions_pair_a_role_with_its_holder(question: str, terms: tuple[str, str] | None) -> None:
+    assert paired_terms(question) == terms
+
+
+def test_a_pair_needs_every_word_of_both_terms_in_one_sentence() -> None:
+    terms = ("current president", "Taiwan")
+    assert pairs(terms, "Lai Ching-te is currently the president of Taiwan.")
+    assert not pairs(terms, "Graylin is currently the global vice president of HTC.")
+    assert not pairs(terms, "Taiwan and TSMC lead the foundry business.")
