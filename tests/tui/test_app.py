@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,6 @@ from textual.widgets import ListView, Static
 from qa.embedding import SentenceTransformerEmbedder
 from qa.errors import ModelError
 from qa.paths import Paths
-from qa.tui import app as app_module
 from qa.tui.app import QAApp, create_app
 from qa.tui.buildbar import BuildBar
 from qa.tui.error import ErrorScreen
@@ -264,7 +264,7 @@ class BrokenModel(SentenceTransformerEmbedder):
         self.name = FakeEmbedder().name
 
     @property
-    def model(self) -> Any:  # type: ignore[override]
+    def model(self) -> Any:
         raise ModelError("cannot load model 'broken' offline (OSError): pass --model with a local folder")
 
 
@@ -320,14 +320,19 @@ async def test_mode_is_shown_and_switching_asks_again(built_paths: Paths) -> Non
         await settle(pilot)
         assert app.mode == "dense"
         assert "dense" in str(app.query_one("#mode", Static).render())
-        assert app.answer is not None and app.answer.mode == "dense"
+        assert answer_mode(app) == "dense"
         assert "dense" in banner(app)
         await pilot.press("f2")
         await settle(pilot)
-        assert app.answer.mode == "lexical"
+        assert answer_mode(app) == "lexical"
         await pilot.press("f2")
         await settle(pilot)
-        assert app.answer.mode == "hybrid"
+        assert answer_mode(app) == "hybrid"
+
+
+def answer_mode(app: QAApp) -> str:
+    assert app.answer is not None
+    return app.answer.mode
 
 
 async def test_an_answer_to_an_older_question_is_dropped(built_paths: Paths) -> None:
@@ -394,7 +399,7 @@ async def test_edit_opens_the_editor_at_the_passage_line(built_paths: Paths, mon
     calls: list[list[str]] = []
     monkeypatch.setenv("EDITOR", "myeditor --wait")
     monkeypatch.delenv("VISUAL", raising=False)
-    monkeypatch.setattr(app_module.subprocess, "run", lambda command, check: calls.append(command))
+    monkeypatch.setattr(subprocess, "run", lambda command, check: calls.append(command))
 
     @contextlib.contextmanager
     def no_suspend() -> Iterator[None]:
@@ -535,7 +540,7 @@ class SlowModel(SentenceTransformerEmbedder):
         self.gate = threading.Event()
 
     @property
-    def model(self) -> Any:  # type: ignore[override]
+    def model(self) -> Any:
         if not self.gate.wait(timeout=30):
             raise TimeoutError("the test never let the model load")
         return object()

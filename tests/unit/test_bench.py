@@ -29,7 +29,8 @@ SCALE_KEYS = {"passages", "build_s", "query_p50_ms", "recall_at_10", "index_mb",
 
 def unit_rows(count: int, dimension: int = 16, seed: int = 0) -> np.ndarray:
     rows = np.random.default_rng(seed).standard_normal((count, dimension)).astype(np.float32)
-    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    unit: np.ndarray = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    return unit
 
 
 def test_recall_counts_shared_ids_of_the_top_k() -> None:

@@ -13,7 +13,8 @@ from qa import manifest
 from qa.chunking import ChunkingParams, Passage, chunk
 from qa.documents import load_all, scan
 from qa.errors import CorpusError, IndexCorruptError, IndexMissingError
-from qa.index import Store, build, open_current, read_manifest
+from qa.index import Store, build, open_current
+from qa.manifest import read_manifest
 from qa.paths import Paths
 from qa.progress import SilentReporter
 from tests.conftest import ESSAY
