@@ -1,4 +1,4 @@
-"""What a question asks for: a kind of answer (an amount, a sum of money, a date) or a pair of terms that the
+"""What a question asks for: a kind of answer (an amount, a sum of money, a date, an age) or a pair of terms that the
 answering sentence must bring together ("Who is the CEO of TSMC?")."""
 
 from __future__ import annotations
@@ -8,16 +8,17 @@ from dataclasses import dataclass
 
 from qa.lexical import tokenize
 
-_MONTHS_AND_DAYS = (
-    "january|february|march|april|may|june|july|august|september|october|november|december|"
-    "monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|tomorrow"
+_MONTH = r"(january|february|march|april|may|june|july|august|september|october|november|december)"
+_UNAMBIGUOUS_MONTH = r"(january|february|april|june|july|september|october|november|december)"  # not "may", "march"
+_WEEKDAY = r"(monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+_AUXILIARY = r"(did|do|does|was|were|is|are|will|would|has|have|had|can|could|should)"
+_NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|"
+    r"eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|dozens?|hundreds?|thousands?|"
+    r"millions?|billions?|trillions?|percent|half|third|quarter|decades?"
 )
-
-
-_MONEY_WORDS = (
-    r"money|costs?|costing|budgets?|price[ds]?|pa(y|id|ys)|spen(d|t|ding)|fund(s|ed|ing)?|grants?|salary|worth|"
-    r"invest(s|ed|ing|ment)?|dollars?|dollar value"
-)
+_MONEY_NOUNS = r"(money|funding|funds|investment|dollars|budget|grant money|capital|revenue|spending|aid)"
+_MONEY_VERBS = r"(cost|costs|pay|paid|spend|spent|invest|invested|earn|earned|raise|raised|worth|fetch|charge)"
 
 
 @dataclass(frozen=True)
@@ -41,36 +42,42 @@ class AnswerType:
 MONEY = AnswerType(
     "an amount of money",
     re.compile(
-        rf"\s*(how much\b.*\b({_MONEY_WORDS})|what(’s|'s|\s+is|\s+was|\s+were|\s+are)\s+(the\s+)?([\w'’-]+\s+){{0,3}}?"
-        rf"(budgets?|costs?|prices?|dollar value|salary|funding))\b",
+        rf"\s*(how much\s+{_MONEY_NOUNS}\b|how much\b[^?]*\b{_MONEY_VERBS}\s*\??\s*$|"
+        r"what(’s|'s|\s+is|\s+was|\s+were|\s+are)\s+(the\s+)?([\w'’-]+\s+){0,3}?(budget|dollar value|salary)\b)",
         re.IGNORECASE,
     ),
     re.compile(r"[$€£¥]|\b(dollars?|euros?|yuan|renminbi|usd)\b", re.IGNORECASE),
 )
 QUANTITY = AnswerType(
     "a number or amount",
-    re.compile(r"\s*(how (much|many|long)|what (percentage|share|number|amount|fraction|proportion))\b", re.IGNORECASE),
-    re.compile(
-        r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|sixty|"
-        r"seventy|eighty|ninety|dozens?|hundreds?|thousands?|millions?|billions?|trillions?|percent|half|third|quarter|decades?|months?|years?|"
-        r"weeks?|days?)\b",
-        re.IGNORECASE,
-    ),
+    re.compile(r"\s*(how (much|many)|what (percentage|share|number|amount|fraction|proportion))\b", re.IGNORECASE),
+    re.compile(rf"\d|\b({_NUMBER_WORDS})\b", re.IGNORECASE),
+)
+DURATION = AnswerType(
+    "a length of time",
+    re.compile(r"\s*how long\b", re.IGNORECASE),
+    re.compile(rf"\d|\b({_NUMBER_WORDS}|years?|months?|weeks?|days?|hours?|minutes?)\b", re.IGNORECASE),
 )
 DATE = AnswerType(
     "a date",
-    re.compile(r"\s*(when|(in |during )?(what|which) (year|month|date|day)|on what date|since when)\b", re.IGNORECASE),
-    re.compile(rf"\b(1[6-9]\d\d|20\d\d)s?\b|\b({_MONTHS_AND_DAYS})\b", re.IGNORECASE),
+    re.compile(
+        rf"\s*(when\s+{_AUXILIARY}|(in |during )?(what|which) (year|month|date|day)|on what date|since when)\b",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        rf"\b(1[6-9]\d\d|20\d\d)s?\b|\b{_UNAMBIGUOUS_MONTH}\b|\b{_WEEKDAY}\b|\b{_MONTH}\s+\d|\d{{1,2}}\s+{_MONTH}\b",
+        re.IGNORECASE,
+    ),
 )
 AGE = AnswerType(
     "an age",
     re.compile(r"\s*how old\b", re.IGNORECASE),
     re.compile(r"\b(years?[- ]old|aged?\s+\d+|born)\b", re.IGNORECASE),
 )
-TYPES = (MONEY, QUANTITY, DATE, AGE)  # narrowest first
+TYPES = (MONEY, QUANTITY, DURATION, DATE, AGE)  # money before the wider quantity
 
 _ROLE_OF = re.compile(
-    r"\s*who\s+(is|was|are|were|will\s+be)\s+(the\s+)?(?P<role>([\w'’-]+\s+){0,2}?[\w'’-]+)\s+(of|to|for|at)\s+"
+    r"\s*who\s+(is|was|are|were|will\s+be)\s+(the\s+)?(?P<role>([\w'’-]+\s+){0,2}?[\w'’-]+)\s+of\s+"
     r"(the\s+)?(?P<holder>[^?,]+?)(?=\s+(in|at|on|during|from|under|according|as|when|after|before|since)\b|[?,]|$)",
     re.IGNORECASE,
 )

@@ -111,10 +111,8 @@ class Searcher:
         unknown = tuple(self.store.lexical.unknown_names(question))
         confidence = max((score for _, score in highlights[:CONFIDENCE_DEPTH]), default=0.0)
         threshold = settings.lexical_threshold if ranking.query_vector is None else settings.threshold
-        support = [
-            (passage, scores[0]) for (_, passage), scores in zip(chosen[:CONFIDENCE_DEPTH], scored, strict=False)
-        ]
-        reason = abstention_reason(question, support, confidence, threshold, unknown)
+        support = [(passage, scores[0]) for (_, passage), scores in zip(chosen, scored, strict=True)]
+        reason = abstention_reason(question, support[:CONFIDENCE_DEPTH], confidence, threshold, unknown)
         return Answer(
             question=question,
             mode=settings.mode,
@@ -217,6 +215,8 @@ def abstention_reason(
         return "no passage shares a word with the question"
     if unknown:
         return f"it never mentions {', '.join(unknown)}"
+    if confidence < threshold:
+        return f"the highlighted sentences score at most {confidence:.2f}, below the {threshold:.2f} threshold"
     sentences = [
         (passage.text[start:end], float(score))
         for passage, scores in support
@@ -228,8 +228,6 @@ def abstention_reason(
     terms = paired_terms(question)
     if terms is not None and not any(pairs(terms, text) for text, _ in sentences):
         return f"no sentence names both {terms[0]} and {terms[1]}"
-    if confidence < threshold:
-        return f"its best sentence scores {confidence:.2f}, below the {threshold:.2f} threshold"
     return None
 
 

@@ -375,7 +375,7 @@ class QAApp(App[None]):
             self._banner(
                 Content.assemble(
                     ("No confident answer in the corpus", "bold $text-warning"),
-                    (f"{why}. Nearest passages ({answer.mode}):", "$text-muted"),
+                    (f"{why}. Nearest passages ({answer.mode}, confidence {answer.confidence:.2f}):", "$text-muted"),
                 )
             )
         else:
@@ -437,14 +437,14 @@ class QAApp(App[None]):
         self.push_screen(SourceScreen(hit, document))
 
     def action_focus_question(self) -> None:
-        """Go to the question input."""
-        self.query_one(QuestionInput).focus()
+        """Go to the question input now, so that keys typed right after the shortcut land in it."""
+        self.screen.set_focus(self.query_one(QuestionInput))
 
     def action_focus_results(self) -> None:
         """Go to the results, when there are some."""
         results = self.query_one(ResultList)
         if results.children:
-            results.focus()
+            self.screen.set_focus(results)
 
     def action_cycle_mode(self) -> None:
         """Switch to the next retrieval mode and ask the question again in it."""

@@ -92,7 +92,7 @@ async def show_fixed_answer(pilot: Pilot[None], question: str, answered: bool) -
         sentence = next((span for span in passage.sentences if "Raimondo" in passage.text[span[0] : span[1]]), None)
         hits.append(Hit(rank, passage, score, score, None, sentence or passage.sentences[0]))
     assert app.answer is not None
-    reason = None if answered else "its best sentence scores 0.20, below the 0.35 threshold"
+    reason = None if answered else "the highlighted sentences score at most 0.20, below the 0.35 threshold"
     fixed = dataclasses.replace(
         app.answer, answered=answered, confidence=0.7 if answered else 0.2, hits=tuple(hits), reason=reason
     )

@@ -24,7 +24,8 @@ MINING = (
     f"Geologists found a seam of {RARE} beneath the eastern ridge in 2031. "
     "The local council debated whether to reopen the quarries for the new mineral. "
     "Most residents opposed the plan because of the noise and the trucks on narrow roads. "
-    "A compromise limited work to the summer months and to daylight hours only.\n"
+    "A compromise limited work to the summer months and to daylight hours only. "
+    "The chair of the local council, Ines Okafor, said the valley would vote on it.\n"
 )
 LONG_SENTENCES = [
     f"Sentence number {n} talks about harbour cranes, shipping lanes and the tides of port {n}." for n in range(40)
@@ -184,7 +185,7 @@ def test_answered_follows_the_threshold(searcher: Searcher) -> None:
     assert sure.reason is None
     unsure = searcher.ask(question, Settings(mode="lexical", lexical_threshold=1.01))
     assert not unsure.answered
-    assert unsure.reason == "its best sentence scores 1.00, below the 1.01 threshold"
+    assert unsure.reason == "the highlighted sentences score at most 1.00, below the 1.01 threshold"
 
 
 def test_a_question_for_a_date_is_answered_by_a_sentence_with_one(searcher: Searcher) -> None:
@@ -208,8 +209,9 @@ def test_a_role_question_needs_a_sentence_naming_role_and_holder(searcher: Searc
     answer = searcher.ask("Who is the mayor of the northern valley?", Settings(mode="lexical"))
     assert not answer.answered
     assert answer.reason == "no sentence names both mayor and northern valley"
-    council = searcher.ask("Who is the council of the local quarries?", Settings(mode="lexical"))
-    assert council.reason != "no sentence names both council and local quarries"
+    chair = searcher.ask("Who is the chair of the local council?", Settings(mode="lexical"))
+    assert chair.answered, chair.reason
+    assert "Ines Okafor" in chair.hits[0].passage.text
 
 
 @pytest.mark.parametrize("question", ["", "   ", "\n\t", "\x00\x01"])
