@@ -43,7 +43,8 @@ MONEY = AnswerType(
     "an amount of money",
     re.compile(
         rf"\s*(how much\s+{_MONEY_NOUNS}\b|how much\b[^?]*\b{_MONEY_VERBS}\s*\??\s*$|"
-        r"what(’s|'s|\s+is|\s+was|\s+were|\s+are)\s+(the\s+)?([\w'’-]+\s+){0,3}?(budget|dollar value|salary)\b)",
+        r"what(’s|'s|\s+is|\s+was|\s+were|\s+are)\s+(the\s+)?([\w'’-]+\s+){0,3}?"
+        r"(budget|dollar value|salary|revenues?|valuation|net worth)\b)",
         re.IGNORECASE,
     ),
     re.compile(r"[$€£¥]|\b(dollars?|euros?|yuan|renminbi|usd)\b", re.IGNORECASE),
@@ -77,7 +78,8 @@ AGE = AnswerType(
 TYPES = (MONEY, QUANTITY, DURATION, DATE, AGE)  # money before the wider quantity
 
 _ROLE_OF = re.compile(
-    r"\s*who\s+(is|was|are|were|will\s+be)\s+(the\s+)?(?P<role>([\w'’-]+\s+){0,2}?[\w'’-]+)\s+of\s+"
+    r"\s*who\s+(is|was|are|were|will\s+be)\s+(the\s+)?((current|present|incumbent|sitting)\s+)?"
+    r"(?P<role>([\w'’-]+\s+){0,2}?[\w'’-]+)\s+of\s+"
     r"(the\s+)?(?P<holder>[^?,]+?)(?=\s+(in|at|on|during|from|under|according|as|when|after|before|since)\b|[?,]|$)",
     re.IGNORECASE,
 )

@@ -201,7 +201,9 @@ def _embedder(model: str | None) -> Any:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per question.")
 @click.option("--mode", type=click.Choice(MODES), default=DEFAULT_MODE, show_default=True, help="Retrieval mode.")
 @click.option("--doc", metavar="ID", default=None, help="Only search this document (its path in the corpus).")
-@click.option("--threshold", type=float, default=None, help="Confidence below which the answer abstains.")
+@click.option(
+    "--threshold", type=click.FloatRange(0, 1), default=None, help="Confidence (0-1) below which the answer abstains."
+)
 def ask(
     corpus: str | None,
     index_dir: str | None,
@@ -303,12 +305,22 @@ def render_answer(answer: Answer) -> str:
     if not answer.answered:
         why = f" ({answer.reason})" if answer.reason else ""
         lines.append(click.style(f"No confident answer in the corpus{why}. Nearest passages:", fg="yellow", bold=True))
+    shared_titles = _shared_titles(answer)
     for hit in answer.hits:
-        header = f"{hit.rank}. {hit.passage.citation}  [{hit.score:.3f}]"
+        where = f" ({hit.passage.doc_id})" if hit.passage.title in shared_titles else ""
+        header = f"{hit.rank}. {hit.passage.citation}{where}  [{hit.score:.3f}]"
         lines.append(click.style(header, bold=True) if color else header)
         lines.extend(_wrap_with_highlight(hit, width, color, dim=not answer.answered))
         lines.append("")
     return "\n".join(lines).rstrip("\n")
+
+
+def _shared_titles(answer: Answer) -> set[str]:
+    """Titles that more than one document of the answer bears: their citations also name the file."""
+    documents: dict[str, set[str]] = {}
+    for hit in answer.hits:
+        documents.setdefault(hit.passage.title, set()).add(hit.passage.doc_id)
+    return {title for title, ids in documents.items() if len(ids) > 1}
 
 
 def _wrap_with_highlight(hit: Hit, width: int, color: bool, dim: bool) -> list[str]:
@@ -381,7 +393,9 @@ def status(corpus: str | None, index_dir: str | None, model: str | None, as_json
 @click.option(
     "--split", type=click.Choice(["test", "train", "dev"]), default="test", show_default=True, help="BEIR qrels."
 )
-@click.option("--threshold", type=float, default=None, help="Confidence below which answers abstain.")
+@click.option(
+    "--threshold", type=click.FloatRange(0, 1), default=None, help="Confidence (0-1) below which answers abstain."
+)
 def eval_command(
     corpus: str | None,
     index_dir: str | None,
@@ -439,6 +453,13 @@ def _eval_gold(
 
     questions = evaluation.load_gold(gold)
     searcher = _searcher(paths, model)
+    strays = evaluation.stray_questions(questions, searcher.store.document_ids())
+    if strays:
+        click.echo(
+            f"qa: warning: {len(strays)} of {len(questions)} gold questions name a document that is not in the index "
+            f"(first: {strays[0].doc_id}); they cannot be found: check --corpus against the gold set",
+            err=True,
+        )
     reports = [evaluation.evaluate(searcher, questions, replace(settings, mode=mode)) for mode in modes]
     return evaluation.report_json(reports, settings.k, gold), evaluation.gold_key(gold)
 

@@ -8,7 +8,7 @@ import json
 import re
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -125,6 +125,12 @@ def first_correct_rank(answer: Answer, question: GoldQuestion) -> int | None:
         if in_document and contains_answer(hit.passage.text, question.answers):
             return hit.rank
     return None
+
+
+def stray_questions(gold: Sequence[GoldQuestion], document_ids: Iterable[str]) -> list[GoldQuestion]:
+    """Gold questions whose `doc_id` names no indexed document: no answer can count as found for them."""
+    indexed = set(document_ids)
+    return [question for question in gold if question.doc_id is not None and question.doc_id not in indexed]
 
 
 def evaluate(searcher: Searcher, gold: Sequence[GoldQuestion], settings: Settings) -> ModeReport:

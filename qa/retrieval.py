@@ -227,7 +227,7 @@ def abstention_reason(
         return f"no sentence close to the question states {kind.name}"
     terms = paired_terms(question)
     if terms is not None and not any(pairs(terms, text) for text, _ in sentences):
-        return f"no sentence names both {terms[0]} and {terms[1]}"
+        return f"no sentence mentions the {terms[0]} of {terms[1]}"
     return None
 
 

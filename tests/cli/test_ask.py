@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 
+from qa.chunking import Passage
+from qa.cli import render_answer
 from qa.paths import Paths
+from qa.retrieval import Answer, Hit
 from tests.cli.conftest import where
 from tests.conftest import ESSAY
 
@@ -149,3 +152,24 @@ def test_index_command_reports_what_it_did(qa: Any, essay_paths: Paths) -> None:
     assert built.out.startswith("indexed 1 document, ")
     again = qa("index", *where(essay_paths))
     assert again.out.startswith("index is up to date: 1 document,")
+
+
+def test_citations_of_documents_with_one_title_name_their_files() -> None:
+    def hit(rank: int, doc_id: str, title: str) -> Hit:
+        text = "The leaders met in Lima and agreed on nuclear command."
+        passage = Passage(f"{doc_id}#1", doc_id, title, text, 0, len(text), (1, 1), f"{title}, ¶1", ((0, len(text)),))
+        return Hit(rank, passage, 1.0 / rank, None, None, (0, len(text)))
+
+    readout = "Readout of the Meeting"
+    answer = Answer(
+        "Where did they meet?",
+        "hybrid",
+        True,
+        0.8,
+        (hit(1, "2023-readout.md", readout), hit(2, "2024-readout.md", readout), hit(3, "essay.md", "Essay")),
+        0.01,
+    )
+    headers = [line for line in render_answer(answer).splitlines() if line[:2] in {"1.", "2.", "3."}]
+    assert headers[0].startswith("1. Readout of the Meeting, ¶1 (2023-readout.md)")
+    assert headers[1].startswith("2. Readout of the Meeting, ¶1 (2024-readout.md)")
+    assert headers[2].startswith("3. Essay, ¶1  [")

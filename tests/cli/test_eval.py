@@ -78,6 +78,26 @@ def test_eval_any_gold_file(essay_paths: Paths, tmp_path: Path, capsys: pytest.C
 
 
 @pytest.mark.usefixtures("fake_cli")
+def test_eval_warns_when_gold_documents_are_not_indexed(
+    essay_paths: Paths, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gold = tmp_path / "elsewhere.jsonl"
+    rows = [
+        {"id": "a", "question": "Which company leads chip foundries?", "answers": ["TSMC"], "doc_id": "related/x.md"},
+        {"id": "b", "question": "Who called export controls a fool's errand?", "answers": ["Raimondo"]},
+    ]
+    gold.write_text("\n".join(json.dumps(row) for row in rows), encoding="utf-8")
+    assert qa("eval", *where(essay_paths), "--gold", str(gold), "--mode", "lexical", "--json") == 0
+    captured = capsys.readouterr()
+    assert "1 of 2 gold questions name a document that is not in the index (first: related/x.md)" in captured.err
+    assert json.loads(captured.out)["modes"]["lexical"]["answerable"] == 2
+    rows[0]["doc_id"] = ESSAY.name
+    gold.write_text("\n".join(json.dumps(row) for row in rows), encoding="utf-8")
+    assert qa("eval", *where(essay_paths), "--gold", str(gold), "--mode", "lexical", "--json") == 0
+    assert "not in the index" not in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("fake_cli")
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -18,11 +18,25 @@ FOUNDRIES = "Which company leads global chip foundries?"
 
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
 def test_threshold_decides_abstention_in_every_mode(qa: Callable[..., Result], essay_paths: Paths, mode: str) -> None:
-    strict = qa("ask", *where(essay_paths), "--mode", mode, "--threshold", "1.5", "--json", FOUNDRIES).json()
-    lenient = qa("ask", *where(essay_paths), "--mode", mode, "--threshold", "-1", "--json", FOUNDRIES).json()
+    strict = qa("ask", *where(essay_paths), "--mode", mode, "--threshold", "1", "--json", FOUNDRIES).json()
+    lenient = qa("ask", *where(essay_paths), "--mode", mode, "--threshold", "0", "--json", FOUNDRIES).json()
     assert strict["answered"] is False
     assert lenient["answered"] is True
     assert [p["passage_id"] for p in strict["passages"]] == [p["passage_id"] for p in lenient["passages"]]
+
+
+@pytest.mark.parametrize("command", ["ask", "eval"])
+@pytest.mark.parametrize("value", ["1.5", "-0.1", "high"])
+def test_threshold_outside_zero_to_one_is_refused(
+    qa: Callable[..., Result], essay_paths: Paths, command: str, value: str
+) -> None:
+    args = [FOUNDRIES] if command == "ask" else []
+    result = qa(command, *where(essay_paths), "--threshold", value, *args)
+    assert result.code == 2
+    assert result.err.startswith("qa: error: ")
+    assert result.err.count("\n") == 1
+    assert "--threshold" in result.err
+    assert not essay_paths.index.exists(), "refused before any work"
 
 
 def test_index_folder_that_is_a_file_is_one_line(qa: Callable[..., Result], essay_paths: Paths) -> None:

@@ -307,7 +307,9 @@ async def test_an_empty_question_is_a_notification(built_paths: Paths) -> None:
         await pilot.press("space", "enter")
         await pilot.pause()
         assert app.serial == 0
-        assert any("empty" in notification.message for notification in app._notifications)
+        assert [notification.message for notification in app._notifications] == [
+            "The question is empty: type one, then press Enter."
+        ]
 
 
 async def test_mode_is_shown_and_switching_asks_again(built_paths: Paths) -> None:

@@ -15,6 +15,7 @@ from qa.answer_types import AGE, DATE, DURATION, MONEY, QUANTITY, AnswerType, an
         ("How much funding does the CHIPS Act provide?", MONEY),
         ("What is CERN's annual budget?", MONEY),
         ("What's the dollar value of bilateral trade?", MONEY),
+        ("What is DGA-Albright Stonebridge Group's revenue?", MONEY),
         ("What are the costs of an AI arms race?", None),
         ("What is the price of an AI arms race?", None),
         ("How much time did they spend negotiating?", QUANTITY),
@@ -71,7 +72,8 @@ def test_statements_of_a_kind(kind: AnswerType, text: str, stated: bool) -> None
     ("question", "terms"),
     [
         ("Who is the CEO of TSMC?", ("CEO", "TSMC")),
-        ("Who is the current president of Taiwan?", ("current president", "Taiwan")),
+        ("Who is the current president of Taiwan?", ("president", "Taiwan")),
+        ("Who is the current US Secretary of Commerce?", ("US Secretary", "Commerce")),
         ("Who is the head of the AI Safety Institute, according to the memo?", ("head", "AI Safety Institute")),
         ("Who was the president of the PRC at the time of the summit?", ("president", "PRC")),
         ("Who is the real threat to US interests?", None),
@@ -86,7 +88,7 @@ def test_role_questions_pair_a_role_with_its_holder(question: str, terms: tuple[
 
 
 def test_a_pair_needs_every_word_of_both_terms_in_one_sentence() -> None:
-    terms = ("current president", "Taiwan")
+    terms = ("president", "Taiwan")
     assert pairs(terms, "Lai Ching-te is currently the president of Taiwan.")
     assert not pairs(terms, "Graylin is currently the global vice president of HTC.")
     assert not pairs(terms, "Taiwan and TSMC lead the foundry business.")
