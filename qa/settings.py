@@ -35,9 +35,7 @@ def clean_question(question: str) -> str:
     """The question with control characters and runs of white space folded to single spaces; errors if unusable."""
     cleaned = _CONTROL.sub(" ", question)
     if not cleaned.strip():
-        raise InputError(
-            'the question is empty: ask something, e.g. qa ask "Which company leads global chip foundries?"'
-        )
+        raise InputError('the question is empty: type one, e.g. "Which company leads global chip foundries?"')
     if len(cleaned) > MAX_QUESTION_CHARS:
         raise InputError(f"the question is {len(cleaned):,} characters long; keep it under {MAX_QUESTION_CHARS:,}")
     return " ".join(cleaned.split())

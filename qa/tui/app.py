@@ -320,9 +320,6 @@ class QAApp(App[None]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter in the question input asks it."""
         event.stop()
-        if not event.value.strip():
-            self.notify("The question is empty: type one, then press Enter.", severity="warning")
-            return
         self.ask(event.value)
 
     def ask(self, question: str, record: bool = True) -> None:

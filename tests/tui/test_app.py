@@ -308,7 +308,7 @@ async def test_an_empty_question_is_a_notification(built_paths: Paths) -> None:
         await pilot.pause()
         assert app.serial == 0
         assert [notification.message for notification in app._notifications] == [
-            "The question is empty: type one, then press Enter."
+            'the question is empty: type one, e.g. "Which company leads global chip foundries?"'
         ]
 
 
