@@ -4,6 +4,7 @@ answering sentence must bring together ("Who is the CEO of TSMC?")."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from qa.lexical import tokenize
@@ -98,7 +99,7 @@ def paired_terms(question: str) -> tuple[str, str] | None:
     return match["role"].strip(), match["holder"].strip()
 
 
-def pairs(terms: tuple[str, str], sentence: str) -> bool:
-    """Whether the sentence contains every word of both terms (stemmed, stop words aside)."""
+def pairs(terms: tuple[str, str], sentences: Iterable[str]) -> bool:
+    """Whether one of the sentences contains every word of both terms (stemmed, stop words aside)."""
     needed = set(tokenize([" ".join(terms)])[0])
-    return needed <= set(tokenize([sentence])[0])
+    return any(needed <= set(words) for words in tokenize(list(sentences)))

@@ -226,7 +226,7 @@ def abstention_reason(
     if kind is not None and max((score for text, score in sentences if kind.stated_in(text)), default=-1.0) < threshold:
         return f"no sentence close to the question states {kind.name}"
     terms = paired_terms(question)
-    if terms is not None and not any(pairs(terms, text) for text, _ in sentences):
+    if terms is not None and not pairs(terms, (text for text, _ in sentences)):
         return f"no sentence mentions the {terms[0]} of {terms[1]}"
     return None
 

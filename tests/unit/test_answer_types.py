@@ -89,6 +89,7 @@ def test_role_questions_pair_a_role_with_its_holder(question: str, terms: tuple[
 
 def test_a_pair_needs_every_word_of_both_terms_in_one_sentence() -> None:
     terms = ("president", "Taiwan")
-    assert pairs(terms, "Lai Ching-te is currently the president of Taiwan.")
-    assert not pairs(terms, "Graylin is currently the global vice president of HTC.")
-    assert not pairs(terms, "Taiwan and TSMC lead the foundry business.")
+    assert pairs(terms, ["Taiwan and TSMC lead the foundry business.", "Lai Ching-te is the president of Taiwan."])
+    assert not pairs(terms, ["Graylin is currently the global vice president of HTC."])
+    assert not pairs(terms, ["Taiwan and TSMC lead the foundry business.", "Graylin is a vice president."])
+    assert not pairs(terms, [])
