@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual import work
 from textual.app import App, SuspendNotSupported, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import Input, ListView, Static
 
 from qa.errors import CorpusError, IndexCorruptError, InputError, ModelError, QAError
@@ -50,7 +52,7 @@ from qa.tui.source import SourceScreen, passage_line
 from qa.tui.status import StatusLine
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from textual.app import ComposeResult
     from textual.screen import Screen
@@ -68,6 +70,20 @@ ERROR_TITLES = {
 }
 WORKER_THREAD = "qa-worker"
 WELCOME = "Ask a question and press Enter; then ↑↓ pick a passage and Enter opens it in its source. F1: every key."
+
+
+Report = TypeVar("Report", bound=Message)
+Handled = TypeVar("Handled")
+
+
+def while_running(handler: Callable[[QAApp, Report], Handled]) -> Callable[[QAApp, Report], Handled | None]:
+    """Drop a worker's report that arrives once the app has begun to close (its widgets may be gone)."""
+
+    @functools.wraps(handler)
+    def handle(app: QAApp, report: Report) -> Handled | None:
+        return handler(app, report) if app.is_running else None
+
+    return handle
 
 
 class WorkerExecutor(ThreadPoolExecutor):
@@ -193,6 +209,7 @@ class QAApp(App[None]):
 
     # Messages from the workers
 
+    @while_running
     def on_model_loaded(self, message: ModelLoaded) -> None:
         """The model is ready: answer a question that waited for it."""
         self.model_ready = True
@@ -201,6 +218,7 @@ class QAApp(App[None]):
         status_line.model_state = "ready"
         self._ask_pending()
 
+    @while_running
     def on_status_read(self, message: StatusRead) -> None:
         """Show what is known of the index while it opens."""
         status_line = self.query_one(StatusLine)
@@ -209,14 +227,17 @@ class QAApp(App[None]):
             status_line.index_state = "updating the index…" if message.status.built else "building the index…"
             self.query_one(BuildBar).begin("starting…" if self.model_ready else "loading the model…")
 
+    @while_running
     def on_build_progressed(self, message: BuildProgressed) -> None:
         """Move the progress bar."""
         self.query_one(BuildBar).progress(message.stage, message.done, message.total)
 
+    @while_running
     def on_work_warned(self, message: WorkWarned) -> None:
         """Show a warning from the core."""
         self.notify(message.text, severity="warning")
 
+    @while_running
     def on_index_opened(self, message: IndexOpened) -> None:
         """Search the newly opened index; refresh the results after a rebuild."""
         previous, self.store = self.store, message.store
@@ -242,6 +263,7 @@ class QAApp(App[None]):
             self.pending = self.serial
         self._ask_pending()
 
+    @while_running
     async def on_answer_ready(self, message: AnswerReady) -> None:
         """Show the answer, unless a newer question was asked meanwhile."""
         if message.serial != self.serial:
@@ -257,6 +279,7 @@ class QAApp(App[None]):
             results.focus()
         self.refresh_bindings()
 
+    @while_running
     def on_work_failed(self, message: WorkFailed) -> None:
         """Turn a worker's error into a notification or a modal with the fix."""
         error, task = message.error, message.task

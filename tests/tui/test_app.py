@@ -22,7 +22,7 @@ from qa.tui.buildbar import BuildBar
 from qa.tui.error import ErrorScreen
 from qa.tui.help import HelpScreen
 from qa.tui.history import HistoryScreen
-from qa.tui.messages import AnswerReady
+from qa.tui.messages import AnswerReady, BuildProgressed
 from qa.tui.question import QuestionInput
 from qa.tui.results import ResultItem, ResultList
 from qa.tui.source import SourceScreen
@@ -568,3 +568,17 @@ async def test_a_question_asked_while_the_model_loads_is_answered_when_it_is_rea
         assert app.answer is not None
         assert results(app).hits[0].passage.citation.endswith("¶3")
         assert "fake-hash-64 ready" in status_text(app)
+
+
+async def test_a_report_arriving_while_the_app_shuts_down_is_dropped(
+    built_paths: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = create_app(built_paths, embedder=FakeEmbedder())
+
+    def report_after_unmount(bar: BuildBar) -> None:  # a build still reporting while the user quits
+        app.post_message(BuildProgressed("embedding", 1, 2))
+
+    monkeypatch.setattr(BuildBar, "on_unmount", report_after_unmount, raising=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+    assert app.return_code is None, "the app closed without an error"
