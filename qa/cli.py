@@ -16,7 +16,9 @@ import click
 
 from qa import paths as qa_paths
 from qa.errors import QAError
+from qa.progress import once
 from qa.settings import DEFAULT_MODE, MODES, Mode, Settings
+from qa.wording import plural
 
 if TYPE_CHECKING:
     from qa.index import BuildResult
@@ -33,9 +35,13 @@ class ClickReporter:
     def __init__(self, quiet: bool = False) -> None:
         self.quiet = quiet
         self._bar: Any = None
+        self._warn = once(self._print)
 
     def warn(self, message: str) -> None:
-        """Print a warning line."""
+        """Print a warning line (each distinct one once)."""
+        self._warn(message)
+
+    def _print(self, message: str) -> None:
         self._close()
         click.echo(f"qa: {message}", err=True)
 
@@ -183,11 +189,6 @@ def add(corpus: str | None, index_dir: str | None, model: str | None, items: tup
     _print_build(result)
 
 
-def plural(count: int, noun: str) -> str:
-    """ "1 passage", "2 passages"."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 def _embedder(model: str | None) -> Any:
     from qa.embedding import SentenceTransformerEmbedder
 
@@ -218,13 +219,9 @@ def ask(
     """Answer QUESTION with cited passages; with no QUESTION, answer each line of stdin."""
     from qa.settings import clean_question
 
-    if k < 1:
-        raise QAError(f"-k must be at least 1, not {k}")
+    settings = Settings(mode=mode, k=k, doc=doc).with_threshold(threshold)  # type: ignore[arg-type]
     if question is not None:
         clean_question(question)
-    settings = Settings(mode=mode, k=k, doc=doc)  # type: ignore[arg-type]
-    if threshold is not None:
-        settings = replace(settings, threshold=threshold, lexical_threshold=threshold)
     searcher = _searcher(qa_paths.resolve(corpus, index_dir), model)
     questions = [question] if question is not None else _stdin_questions()
     failed = False
@@ -305,22 +302,12 @@ def render_answer(answer: Answer) -> str:
     if not answer.answered:
         why = f" ({answer.reason})" if answer.reason else ""
         lines.append(click.style(f"No confident answer in the corpus{why}. Nearest passages:", fg="yellow", bold=True))
-    shared_titles = _shared_titles(answer)
     for hit in answer.hits:
-        where = f" ({hit.passage.doc_id})" if hit.passage.title in shared_titles else ""
-        header = f"{hit.rank}. {hit.passage.citation}{where}  [{hit.score:.3f}]"
+        header = f"{hit.rank}. {answer.citation(hit)}  [{hit.score:.3f}]"
         lines.append(click.style(header, bold=True) if color else header)
         lines.extend(_wrap_with_highlight(hit, width, color, dim=not answer.answered))
         lines.append("")
     return "\n".join(lines).rstrip("\n")
-
-
-def _shared_titles(answer: Answer) -> set[str]:
-    """Titles that more than one document of the answer bears: their citations also name the file."""
-    documents: dict[str, set[str]] = {}
-    for hit in answer.hits:
-        documents.setdefault(hit.passage.title, set()).add(hit.passage.doc_id)
-    return {title for title, ids in documents.items() if len(ids) > 1}
 
 
 def _wrap_with_highlight(hit: Hit, width: int, color: bool, dim: bool) -> list[str]:
@@ -413,12 +400,8 @@ def eval_command(
     """Measure answer quality on a gold set (default: the corpus's gold/essay.jsonl) or a BEIR benchmark."""
     from qa import evaluation
 
-    if k < 1:
-        raise QAError(f"-k must be at least 1, not {k}")
+    settings = Settings(k=k).with_threshold(threshold)
     paths = qa_paths.resolve(corpus, index_dir)
-    settings = Settings(k=k)
-    if threshold is not None:
-        settings = replace(settings, threshold=threshold, lexical_threshold=threshold)
     if report is not None and not report.parent.is_dir():
         raise QAError(f"cannot write the report: folder {report.parent} does not exist")
     modes = evaluation.modes_of(mode)

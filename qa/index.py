@@ -33,6 +33,8 @@ from qa.progress import Reporter, SilentReporter
 if TYPE_CHECKING:
     import faiss
 
+    from qa.status import IndexStatus
+
 TABLE = "passages.sqlite"
 VECTORS = "vectors.npy"
 SENTENCES = "sentences.npy"
@@ -598,12 +600,18 @@ def _passage(record: tuple[Any, ...]) -> Passage:
     )
 
 
-def open_current(paths: Paths, embedder: Embedder, reporter: Reporter) -> tuple[Store, BuildResult | None]:
-    """Open the index, first building it when it is missing or the corpus changed since."""
-    found = read_manifest(paths.index)
+def open_current(
+    paths: Paths, embedder: Embedder, reporter: Reporter, status: IndexStatus | None = None
+) -> tuple[Store, BuildResult | None]:
+    """Open the index, first building it when it is missing or the corpus changed since; `status`, just read by
+    the caller, saves reading the manifest and comparing the corpus again."""
+    found = status.manifest if status is not None else read_manifest(paths.index)
     if found is not None:
         check_model(found, embedder)
-        if not manifest.compare(paths.corpus, found, reporter.warn).stale:
+        changes = status.changes if status is not None else None
+        if changes is None:  # no status, or no corpus (comparing says what is wrong with it)
+            changes = manifest.compare(paths.corpus, found, reporter.warn)
+        if not changes.stale:
             return Store.open(paths.index, found), None
         reporter.warn(f"the corpus changed since the index was built; updating {paths.index}")
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -33,3 +34,16 @@ class SilentReporter:
 
     def advance(self, steps: int = 1) -> None:
         """Ignore progress."""
+
+
+def once(warn: Callable[[str], None]) -> Callable[[str], None]:
+    """`warn` that passes each distinct message on only the first time: one job may scan the corpus twice (its
+    status, then the build's own plan) and meet the same unreadable file both times."""
+    said: set[str] = set()
+
+    def warn_once(message: str) -> None:
+        if message not in said:
+            said.add(message)
+            warn(message)
+
+    return warn_once

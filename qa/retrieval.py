@@ -66,6 +66,14 @@ class Answer:
     unknown: tuple[str, ...] = ()
     reason: str | None = None
 
+    def citation(self, hit: Hit) -> str:
+        """The hit's citation, which also names its file when another document among the hits bears its title."""
+        passage = hit.passage
+        shared = any(
+            other.passage.title == passage.title and other.passage.doc_id != passage.doc_id for other in self.hits
+        )
+        return f"{passage.citation} ({passage.doc_id})" if shared else passage.citation
+
 
 @dataclass(frozen=True)
 class Ranking:
@@ -91,8 +99,6 @@ class Searcher:
         settings = settings or Settings()
         began = time.perf_counter()
         question = clean_question(question)
-        if settings.k < 1:
-            raise InputError(f"k must be at least 1, not {settings.k}")
         ranking = self.rank(question, settings)
         chosen = _distinct(self.store, ranking.rows, settings.k)
         scored = [self._sentence_scores(row, passage, ranking.query_vector, ranking.terms) for row, passage in chosen]

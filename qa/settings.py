@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from qa.errors import InputError
@@ -29,6 +29,14 @@ class Settings:
     lexical_threshold: float = 0.25
     candidates: int = CANDIDATES
     doc: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.k < 1:
+            raise InputError(f"k must be at least 1, not {self.k}")
+
+    def with_threshold(self, threshold: float | None) -> Settings:
+        """These settings with one abstention threshold for every mode (unchanged when `threshold` is None)."""
+        return self if threshold is None else replace(self, threshold=threshold, lexical_threshold=threshold)
 
 
 def clean_question(question: str) -> str:

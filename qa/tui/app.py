@@ -50,6 +50,7 @@ from qa.tui.reporter import MessageReporter
 from qa.tui.results import ResultList, answer_sentence
 from qa.tui.source import SourceScreen, passage_line
 from qa.tui.status import StatusLine
+from qa.wording import plural
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     from textual.app import ComposeResult
     from textual.screen import Screen
 
+    from qa.documents import Document
     from qa.embedding import Embedder
     from qa.index import BuildResult, Store
     from qa.paths import Paths
@@ -170,12 +172,12 @@ class QAApp(App[None]):
     def load_model(self) -> None:
         """Load the embedding model."""
         try:
-            seconds = self.engine.load_model()
+            self.engine.load_model()
             name = self.engine.embedder.name
         except Exception as error:  # every failure becomes a message, never a traceback
             self.post_message(WorkFailed("model", error))
             return
-        self.post_message(ModelLoaded(name, seconds))
+        self.post_message(ModelLoaded(name))
 
     @work(thread=True, exclusive=True, group="index", exit_on_error=False, name="index")
     def open_index(self, rebuild: bool = False, full: bool = False) -> None:
@@ -191,7 +193,8 @@ class QAApp(App[None]):
                 status = self.engine.status(reporter)
                 self.post_message(StatusRead(status))
                 store, result = self.engine.open(reporter, status)
-            status = self.engine.status(SilentReporter())
+            if rebuild or result is not None:  # a build ran: read the status it left
+                status = self.engine.status(SilentReporter())
         except Exception as error:
             self.post_message(WorkFailed("rebuild" if rebuild else "index", error))
             return
@@ -251,17 +254,17 @@ class QAApp(App[None]):
         result = message.result
         if result is not None and not result.noop:
             self.notify(
-                f"Indexed {result.documents} documents, {result.passages} passages in {result.seconds:.1f} s "
+                f"Indexed {plural(result.documents, 'document')}, {plural(result.passages, 'passage')} "
+                f"in {result.seconds:.1f} s "
                 f"({result.embedded} embedded)",
                 title="Index built",
             )
         elif message.rebuilt:
             self.notify("The index was already up to date (shift+F5 rebuilds it from scratch).", title="Rebuild")
         if message.rebuilt and self.question and self.pending is None:
-            self._keep = self.selected_hit.passage.id if self.selected_hit else None
-            self.serial += 1
-            self.pending = self.serial
-        self._ask_pending()
+            self._ask_again_keeping_selection()
+        else:
+            self._ask_pending()
 
     @while_running
     async def on_answer_ready(self, message: AnswerReady) -> None:
@@ -402,10 +405,9 @@ class QAApp(App[None]):
                 )
             )
         else:
-            count = len(answer.hits)
             self._banner(
                 Content.assemble(
-                    (f"{count} cited passage{'s' if count != 1 else ''}", "bold"),
+                    (plural(len(answer.hits), "cited passage"), "bold"),
                     (f" · {answer.mode} · confidence {answer.confidence:.2f}", "$text-muted"),
                 )
             )
@@ -447,17 +449,23 @@ class QAApp(App[None]):
 
     # Actions
 
-    def action_open_source(self) -> None:
-        """Open the selected passage in its document."""
+    def _selected_document(self) -> tuple[Hit, Document] | None:
+        """The selected hit and its document; None when nothing is selected or (said in a notification) the
+        document cannot be read."""
         hit = self.selected_hit
         if hit is None or self.store is None:
-            return
+            return None
         try:
-            document = self.store.document(hit.passage.doc_id)
+            return hit, self.store.document(hit.passage.doc_id)
         except QAError as error:
             self.notify(str(error), severity="error")
-            return
-        self.push_screen(SourceScreen(hit, document))
+            return None
+
+    def action_open_source(self) -> None:
+        """Open the selected passage in its document."""
+        selected = self._selected_document()
+        if selected is not None:
+            self.push_screen(SourceScreen(*selected))
 
     def action_focus_question(self) -> None:
         """Go to the question input now, so that keys typed right after the shortcut land in it."""
@@ -475,9 +483,13 @@ class QAApp(App[None]):
         self._show_mode()
         self.notify(f"Mode: {self.mode}", timeout=2)
         if self.question:
-            keep = self.selected_hit.passage.id if self.selected_hit else None
-            self.ask(self.question, record=False)
-            self._keep = keep
+            self._ask_again_keeping_selection()
+
+    def _ask_again_keeping_selection(self) -> None:
+        """Ask the question again (in a new mode, or of a rebuilt index); the selected passage stays selected."""
+        keep = self.selected_hit.passage.id if self.selected_hit else None
+        self.ask(self.question, record=False)
+        self._keep = keep
 
     def action_rebuild(self, full: bool = False) -> None:
         """Rebuild the index in the background; the results refresh when it is done."""
@@ -509,18 +521,18 @@ class QAApp(App[None]):
     def action_copy(self) -> None:
         """Copy the quote and its citation to the clipboard."""
         hit = self.selected_hit
-        if hit is None:
+        if hit is None or self.answer is None:
             return
-        self.copy_to_clipboard(f'"{answer_sentence(hit)}" — {hit.passage.citation}')
+        self.copy_to_clipboard(f'"{answer_sentence(hit)}" — {self.answer.citation(hit)}')
         self.notify("Copied the quote and its citation.", timeout=2)
 
     def action_edit(self) -> None:
         """Open the selected passage's file in $EDITOR at the passage's line."""
-        hit = self.selected_hit
-        if hit is None or self.store is None:
+        selected = self._selected_document()
+        if selected is None:
             return
+        hit, document = selected
         try:
-            document = self.store.document(hit.passage.doc_id)
             in_corpus = self.paths.corpus / hit.passage.doc_id
             command = editor_command(
                 in_corpus if in_corpus.is_file() else Path(document.path), passage_line(document, hit)

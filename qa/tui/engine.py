@@ -120,24 +120,16 @@ class Engine:
         """Open the index, building it first when `status` says it is missing or stale (loading the model for that)."""
         if status.stale:
             self.load_model()
-        store, result = index.open_current(self.paths, self.embedder, reporter)
-        self.warm_up(store)
+        store, result = index.open_current(self.paths, self.embedder, reporter, status)
+        store.load()  # now, so the first question is as fast as the next
         return store, result
-
-    @staticmethod
-    def warm_up(store: Store) -> None:
-        """Load the search structures now, so the first question is as fast as the next."""
-        store.vector_index  # noqa: B018
-        store.lexical  # noqa: B018
-        store.vectors  # noqa: B018
-        store.sentence_vectors  # noqa: B018
 
     def rebuild(self, reporter: Reporter, full: bool = False) -> tuple[Store, BuildResult]:
         """Bring the index up to date with the corpus (from scratch with `full`) and open it."""
         self.load_model()
         result = index.build(self.paths, self.embedder, reporter, full=full)
         store = index.Store.open(self.paths.index)
-        self.warm_up(store)
+        store.load()
         return store, result
 
     def ask(self, store: Store, question: str, mode: Mode, k: int = ANSWER_COUNT) -> Answer:

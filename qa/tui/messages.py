@@ -15,10 +15,9 @@ if TYPE_CHECKING:
 class ModelLoaded(Message):
     """The embedding model is loaded and ready to embed questions."""
 
-    def __init__(self, name: str, seconds: float) -> None:
+    def __init__(self, name: str) -> None:
         super().__init__()
         self.name = name
-        self.seconds = seconds
 
 
 class IndexOpened(Message):

@@ -6,6 +6,7 @@ import time
 
 from textual.message_pump import MessagePump
 
+from qa.progress import once
 from qa.tui.messages import BuildProgressed, WorkWarned
 
 POST_EVERY_SECONDS = 0.05
@@ -20,9 +21,13 @@ class MessageReporter:
         self.total = 0
         self.done = 0
         self._posted_at = 0.0
+        self._warn = once(self._post_warning)
 
     def warn(self, message: str) -> None:
-        """Post the warning."""
+        """Post the warning (each distinct one once)."""
+        self._warn(message)
+
+    def _post_warning(self, message: str) -> None:
         self.target.post_message(WorkWarned(message))
 
     def start(self, stage: str, total: int) -> None:

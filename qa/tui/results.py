@@ -45,13 +45,13 @@ def passage_content(hit: Hit) -> Content:
     return content
 
 
-def header_content(hit: Hit) -> Content:
+def header_content(hit: Hit, citation: str) -> Content:
     """Rank, score bar, score and citation on one line."""
     return Content.assemble(
         (f"{hit.rank:>2} ", "bold"),
         (score_bar(hit.score), "$accent"),
         f" {hit.score:.3f}  ",
-        (hit.passage.citation, "bold $text-primary"),
+        (citation, "bold $text-primary"),
     )
 
 
@@ -64,13 +64,14 @@ def answer_sentence(hit: Hit) -> str:
 class ResultItem(ListItem):
     """One cited passage."""
 
-    def __init__(self, hit: Hit) -> None:
+    def __init__(self, hit: Hit, citation: str) -> None:
         super().__init__()
         self.hit = hit
+        self.citation = citation
 
     def compose(self) -> ComposeResult:
         """Header line, then the passage (two widgets: moving the selection restyles little)."""
-        yield Static(header_content(self.hit), classes="hit-header")
+        yield Static(header_content(self.hit, self.citation), classes="hit-header")
         yield Static(passage_content(self.hit), classes="hit-text")
 
 
@@ -104,7 +105,7 @@ class ResultList(ListView):
         """Replace the items with the answer's hits; select the passage with id `keep` when it is among them."""
         self.set_class(not answer.answered, "-abstained")
         await self.clear()
-        await self.extend(ResultItem(hit) for hit in answer.hits)
+        await self.extend(ResultItem(hit, answer.citation(hit)) for hit in answer.hits)
         ids = [hit.passage.id for hit in answer.hits]
         self.index = ids.index(keep) if keep in ids else (0 if ids else None)
         self.scroll_home(animate=False)

@@ -9,6 +9,8 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from qa.wording import plural
+
 if TYPE_CHECKING:
     from textual.app import ComposeResult
 
@@ -29,10 +31,6 @@ def built_label(built_at: str, seconds: float) -> str:
     return f"built {when}{zone} ({seconds:.1f} s)"
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'s' if count != 1 else ''}"
-
-
 def index_summary(status: IndexStatus) -> Content:
     """Documents, passages, build time, and fresh or stale."""
     found = status.manifest
@@ -40,8 +38,8 @@ def index_summary(status: IndexStatus) -> Content:
         return Content.styled("no index yet", "$text-warning")
     state = Content.styled("stale", "bold $text-warning") if status.stale else Content.styled("fresh", "$text-success")
     parts = [
-        Content(_plural(status.documents, "document")),
-        Content(_plural(status.passages, "passage")),
+        Content(plural(status.documents, "document")),
+        Content(plural(status.passages, "passage")),
         Content(built_label(found.built_at, found.build_seconds)),
         state,
     ]

@@ -173,3 +173,15 @@ def test_citations_of_documents_with_one_title_name_their_files() -> None:
     assert headers[0].startswith("1. Readout of the Meeting, ¶1 (2023-readout.md)")
     assert headers[1].startswith("2. Readout of the Meeting, ¶1 (2024-readout.md)")
     assert headers[2].startswith("3. Essay, ¶1  [")
+
+
+def test_a_file_skipped_while_the_index_updates_is_reported_once(qa: Any, essay_paths: Paths) -> None:
+    loop = essay_paths.corpus / "loop.md"
+    loop.symlink_to(loop)
+    assert qa("index", *where(essay_paths)).code == 0
+    with (essay_paths.corpus / ESSAY.name).open("a", encoding="utf-8") as essay:
+        essay.write("\nA paragraph added since the index was built.\n")
+    answered = qa("ask", *where(essay_paths), "TSMC")
+    assert answered.code == 0
+    assert "the corpus changed since the index was built" in answered.err
+    assert answered.err.count("loop.md") == 1, "the status check and the build both meet the file; it is said once"

@@ -296,10 +296,11 @@ class Collector:
         return True
 
 
-def test_reporter_posts_warnings_and_throttled_progress() -> None:
+def test_reporter_posts_each_warning_once_and_throttled_progress() -> None:
     target = Collector()
     reporter = MessageReporter(target)  # type: ignore[arg-type]
     reporter.warn("skipped x")
+    reporter.warn("skipped x")  # the same file, met again by the build's own scan of the corpus
     reporter.start("embedding", 1000)
     for _ in range(1000):
         reporter.advance()
