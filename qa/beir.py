@@ -8,7 +8,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa import documents, index, manifest
 from qa.chunking import Passage, split_sentences
@@ -17,6 +17,9 @@ from qa.errors import InputError, QAError
 from qa.manifest import DocumentEntry
 from qa.progress import Reporter
 from qa.retrieval import Searcher, Settings
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DEPTH = 100
 MEASURES = ("nDCG@10", "R@100", "RR@10")
@@ -118,14 +121,20 @@ def _documents(benchmark: Benchmark) -> tuple[list[documents.Document], list[Pas
     return docs, passages
 
 
+def embed_queries(searcher: Searcher, benchmark: Benchmark) -> np.ndarray | None:
+    """The vectors of the judged queries, in `benchmark.queries` order (None without a model): embedded once for
+    every mode that needs them."""
+    if searcher.embedder is None:
+        return None
+    return searcher.embedder.embed(list(benchmark.queries.values()))
+
+
 def run(
-    searcher: Searcher, benchmark: Benchmark, settings: Settings, reporter: Reporter
+    searcher: Searcher, benchmark: Benchmark, settings: Settings, reporter: Reporter, vectors: np.ndarray | None
 ) -> dict[str, dict[str, float]]:
-    """The top DEPTH documents of every judged query, as {query id: {doc id: score}}."""
+    """The top DEPTH documents of every judged query, as {query id: {doc id: score}}; `vectors` are the queries'
+    (`embed_queries`), which lexical mode ignores."""
     ids = list(benchmark.queries)
-    vectors = None
-    if settings.mode != "lexical" and searcher.embedder is not None:
-        vectors = searcher.embedder.embed([benchmark.queries[query_id] for query_id in ids])
     ranked: dict[str, dict[str, float]] = {}
     reporter.start(f"queries ({settings.mode})", len(ids))
     for position, query_id in enumerate(ids):

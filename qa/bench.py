@@ -21,7 +21,7 @@ import numpy as np
 from qa import index
 from qa.embedding import SentenceTransformerEmbedder
 from qa.errors import CorpusError
-from qa.evaluation import percentile
+from qa.evaluation import load_gold, percentile
 from qa.lexical import LexicalIndex
 from qa.paths import Paths
 from qa.progress import SilentReporter
@@ -199,8 +199,7 @@ def _questions(paths: Paths, texts: list[str]) -> list[str]:
     """The gold questions beside the corpus, else openings of passages."""
     gold = paths.default_gold
     if gold.is_file():
-        lines = gold.read_text(encoding="utf-8").splitlines()
-        found = [json.loads(line)["question"] for line in lines if line.strip()]
+        found = [question.question for question in load_gold(gold)]
     else:
         found = [" ".join(text.split()[:12]) for text in texts]
     if not found:

@@ -185,19 +185,17 @@ def _group(blocks: list[_Block], params: ChunkingParams) -> Iterator[list[_Block
             current = []
 
     for block in blocks:
-        if pending and pending[-1].page != block.page:
-            current.extend(pending)  # headings that end a page stay on it: a passage never spans pages
+        tail = pending or current
+        if tail and tail[-1].page != block.page:
+            current.extend(pending)  # a passage never spans pages; headings that end a page stay on it
             pending = []
             flush()
         if block.heading:
-            if words(current) >= params.min_words or (current and current[-1].page != block.page):
+            if words(current) >= params.min_words:
                 flush()
             pending.append(block)
             continue
-        crosses_page = bool(current) and current[-1].page != block.page
-        if current and (
-            crosses_page or words(current) >= params.min_words or words(current) + block.words > params.max_words
-        ):
+        if current and (words(current) >= params.min_words or words(current) + block.words > params.max_words):
             flush()
         current.extend(pending)
         current.append(block)

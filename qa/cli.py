@@ -460,8 +460,11 @@ def _eval_beir(
     reporter = ClickReporter()
     try:
         searcher = Searcher(beir.open_index(paths.index, benchmark, embedder, reporter), embedder)
+        vectors = beir.embed_queries(searcher, benchmark) if any(mode != "lexical" for mode in modes) else None
         results = {
-            mode: beir.measure(benchmark.qrels, beir.run(searcher, benchmark, replace(settings, mode=mode), reporter))
+            mode: beir.measure(
+                benchmark.qrels, beir.run(searcher, benchmark, replace(settings, mode=mode), reporter, vectors)
+            )
             for mode in modes
         }
     finally:

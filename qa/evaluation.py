@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import InputError
-from qa.retrieval import Answer, Mode, Searcher, Settings
+from qa.manifest import write_atomic
+from qa.retrieval import MODES, Answer, Mode, Searcher, Settings
 
 HIT_KS = (1, 3, 5)
 METRIC_HEADER = ("mode", "Hit@1", "Hit@3", "Hit@5", "MRR@10", "abstainP", "abstainR", "falseAbst", "p50 ms", "p95 ms")
@@ -77,7 +78,7 @@ def fold(text: str) -> str:
 def contains_answer(text: str, answers: Sequence[str]) -> bool:
     """Whether text contains any answer string, ignoring case and runs of white space."""
     folded = fold(text)
-    return any(fold(answer) and fold(answer) in folded for answer in answers)
+    return any(answer and answer in folded for answer in map(fold, answers))
 
 
 def load_gold(path: Path) -> list[GoldQuestion]:
@@ -255,8 +256,6 @@ def _passed(result: QuestionResult, k: int) -> bool:
 
 def save_run(runs: Path, key: str, data: dict[str, Any]) -> Path:
     """Store an evaluation under the index's runs folder."""
-    from qa.manifest import write_atomic
-
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     path = runs / f"{key}-{stamp}.json"
     write_atomic(path, json.dumps(data, indent=2))
@@ -309,13 +308,9 @@ def markdown_report(data: dict[str, Any], comparison: Comparison | None = None) 
     """A Markdown report of an evaluation (a gold set or a BEIR benchmark)."""
     if "beir" in data:
         lines = [f"# qa eval: BEIR {data['beir']} ({data['split']})", "", f"Run at {data['at']}.", ""]
-        header, *rows = beir_table(data)
-        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows]) + "\n"
+        return "\n".join(lines + _markdown_table(beir_table(data))) + "\n"
     lines = [f"# qa eval: {data['gold']}", "", f"Run at {data['at']}, k = {data['k']}.", ""]
-    header, *rows = metric_table(data)
-    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    lines += _markdown_table(metric_table(data))
     for mode, values in data["modes"].items():
         if values["failures"]:
             lines += ["", f"## Failures ({mode})", ""]
@@ -357,6 +352,12 @@ def beir_table(data: dict[str, Any]) -> list[list[str]]:
     return [["mode", "nDCG@10", "Recall@100", "MRR@10"], *rows]
 
 
+def _markdown_table(table: list[list[str]]) -> list[str]:
+    """The lines of a Markdown table whose first row is the header."""
+    header, *rows = ["| " + " | ".join(row) + " |" for row in table]
+    return [header, "|" + "---|" * len(table[0]), *rows]
+
+
 def format_metric(value: float | None) -> str:
     """A metric with three decimals, or a dash when undefined."""
     return "-" if value is None else f"{value:.3f}"
@@ -364,6 +365,4 @@ def format_metric(value: float | None) -> str:
 
 def modes_of(choice: str) -> list[Mode]:
     """The modes an --mode option names ("all" for every mode)."""
-    from qa.retrieval import MODES
-
     return list(MODES) if choice == "all" else [choice]  # type: ignore[list-item]

@@ -544,14 +544,15 @@ class Store:
         """Rows of `sentence_vectors` that belong to the passage at `row`."""
         return range(int(self.sentence_starts[row]), int(self.sentence_starts[row + 1]))
 
+    def sentence_scores(self, row: int, query: np.ndarray) -> np.ndarray:
+        """The cosine between the query and each sentence of the passage at `row`."""
+        sentences = self.sentence_rows(row)
+        scores: np.ndarray = np.asarray(self.sentence_vectors[sentences.start : sentences.stop]) @ query
+        return scores
+
     def best_sentence_scores(self, rows: Sequence[int], query: np.ndarray) -> dict[int, float]:
         """For each passage row, the highest cosine between the query and one of its sentences."""
-        starts = self.sentence_starts
-        best: dict[int, float] = {}
-        for row in rows:
-            block = np.asarray(self.sentence_vectors[starts[row] : starts[row + 1]])
-            best[row] = float((block @ query).max()) if len(block) else 0.0
-        return best
+        return {row: float(scores.max()) if len(scores := self.sentence_scores(row, query)) else 0.0 for row in rows}
 
     def cached_rows(self) -> dict[str, tuple[int, int, int]]:
         """Cache key -> (row, first sentence row, sentence count): the embedding cache."""

@@ -79,7 +79,11 @@ class LexicalIndex:
 
     def scores(self, query: str) -> np.ndarray:
         """The BM25 score of every row for the query (zeros when no query word is indexed)."""
-        ids = self.retriever.get_tokens_ids(tokenize([query])[0])
+        return self.token_scores(tokenize([query])[0])
+
+    def token_scores(self, tokens: list[str]) -> np.ndarray:
+        """`scores` for a query already split by `tokenize`."""
+        ids = self.retriever.get_tokens_ids(tokens)
         if not ids:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self.retriever.get_scores_from_ids(ids), dtype=np.float32)[: self.size]
@@ -88,7 +92,7 @@ class LexicalIndex:
         """Names in the question (runs of capitalised words) of which no word occurs in any indexed passage."""
         vocabulary = self.retriever.vocab_dict
         words = question.split(maxsplit=1)
-        after_first_word = question.find(words[1]) if len(words) == 2 else 0  # its capital says nothing
+        after_first_word = len(question) - len(words[1]) if len(words) == 2 else 0  # its capital says nothing
         names = [match.group() for match in _NAME.finditer(question, after_first_word)]
         return [
             name

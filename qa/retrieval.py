@@ -140,7 +140,8 @@ class Searcher:
         if settings.mode == "lexical":
             query_vector = None
         dense = self._dense(query_vector, rows, settings.candidates) if query_vector is not None else {}
-        lexical_all = self.store.lexical.scores(question) if settings.mode != "dense" else None
+        terms = tokenize([question])[0]
+        lexical_all = self.store.lexical.token_scores(terms) if settings.mode != "dense" else None
         lexical = _top(lexical_all, rows, settings.candidates) if lexical_all is not None else {}
         candidates = set(dense) | set(lexical)
         if query_vector is not None and lexical:
@@ -155,7 +156,7 @@ class Searcher:
             sentence = self.store.best_sentence_scores(sorted(candidates), query_vector)
         fused = fuse(dense, lexical, settings, sentence)
         ordered = sorted(fused, key=lambda row: (-fused[row], row))
-        return Ranking(ordered, fused, dense, lexical, query_vector, set(tokenize([question])[0]))
+        return Ranking(ordered, fused, dense, lexical, query_vector, set(terms))
 
     def _rows(self, doc: str | None) -> range | None:
         if doc is None:
@@ -182,8 +183,7 @@ class Searcher:
         overlap = np.array([_overlap(passage.text[s:e], terms) for s, e in passage.sentences])
         if query is None:
             return overlap, overlap
-        sentence_rows = self.store.sentence_rows(row)
-        return np.asarray(self.store.sentence_vectors[sentence_rows.start : sentence_rows.stop]) @ query, overlap
+        return self.store.sentence_scores(row, query), overlap
 
 
 def fuse(

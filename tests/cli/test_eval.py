@@ -13,6 +13,7 @@ from qa import beir, cli
 from qa.paths import Paths
 from tests.cli.conftest import where
 from tests.conftest import ESSAY, REPO, SCIFACT
+from tests.fakes import FakeEmbedder
 
 GOLD = REPO / "corpus" / "gold" / "essay.jsonl"
 
@@ -154,6 +155,19 @@ def test_eval_beir_slice_lexical(paths: Paths, tmp_path: Path, capsys: pytest.Ca
     assert qa("eval", *where(paths), "--beir", str(folder), "--mode", "lexical", "--json") == 0
     assert json.loads(capsys.readouterr().out)["modes"] == data["modes"]
     assert list((paths.index / "beir").iterdir()) == cached
+
+
+def test_eval_beir_all_modes_embeds_the_queries_once(
+    paths: Paths, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = scifact_slice(tmp_path / "scifact-slice")
+    embedder = FakeEmbedder()
+    monkeypatch.setattr(cli, "_embedder", lambda model: embedder)
+    assert qa("eval", *where(paths), "--beir", str(folder), "--mode", "lexical", "--json") == 0  # builds the cache
+    embedder.calls.clear()
+    assert qa("eval", *where(paths), "--beir", str(folder), "--mode", "all", "--json") == 0
+    assert set(json.loads(capsys.readouterr().out.splitlines()[-1])["modes"]) == {"hybrid", "dense", "lexical"}
+    assert embedder.calls == [40], "one batch of the 40 queries serves both modes that need vectors"
 
 
 def test_beir_measures_match_hand_computed_values() -> None:
