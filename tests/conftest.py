@@ -1,7 +1,9 @@
-"""Shared fixtures: corpora in tmp_path, the fake embedder, and the real model loaded once per session."""
+"""Shared fixtures: corpora in tmp_path, an index built by the fake embedder, and the real model loaded once per
+session."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from collections.abc import Iterator
@@ -9,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from qa import index, manifest
 from qa.paths import Paths
+from qa.progress import SilentReporter
 from tests.fakes import FakeEmbedder
 
 REPO = Path(__file__).resolve().parent.parent
@@ -17,6 +21,7 @@ ESSAY = REPO / "corpus" / "no-winners-ai-race.md"
 SHARED = Path(os.environ.get("QA_SHARED", REPO.parent / "shared"))
 RELATED = SHARED / "related"
 SCIFACT = SHARED / "data" / "scifact"
+FIXED_BUILT_AT = "2025-01-21T12:00:00+00:00"
 
 
 @pytest.fixture
@@ -37,6 +42,20 @@ def essay_paths(paths: Paths) -> Paths:
     """A corpus holding a copy of the essay."""
     shutil.copy(ESSAY, paths.corpus / ESSAY.name)
     return paths
+
+
+def build_index(paths: Paths, embedder: FakeEmbedder) -> None:
+    """Build the index and pin its build time, so what the status and the app show does not change from run to run."""
+    index.build(paths, embedder, SilentReporter())
+    found = manifest.read(paths.index)
+    manifest.write(paths.index, dataclasses.replace(found, built_at=FIXED_BUILT_AT, build_seconds=1.5))
+
+
+@pytest.fixture
+def built_paths(essay_paths: Paths, fake_embedder: FakeEmbedder) -> Paths:
+    """The essay corpus with a fresh index built by the fake embedder."""
+    build_index(essay_paths, fake_embedder)
+    return essay_paths
 
 
 @pytest.fixture

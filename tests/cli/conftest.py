@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +14,7 @@ import pytest
 
 from qa import cli
 from qa.paths import Paths
+from tests.conftest import REPO
 from tests.fakes import FakeEmbedder
 
 
@@ -32,6 +35,35 @@ class Result:
     def json_lines(self) -> list[dict[str, Any]]:
         """One JSON object per line of stdout."""
         return [json.loads(line) for line in self.out.splitlines()]
+
+
+_PROBE = """
+import json, sys
+from qa.cli import run
+code = run(sys.argv[1:])
+print("\\n" + json.dumps({"code": code, "modules": sorted({name.split(".")[0] for name in sys.modules})}))
+"""
+
+
+def command_modules(*args: str) -> tuple[int, set[str], str]:
+    """Exit code, top-level modules loaded and stdout of one `qa` command run in a fresh interpreter."""
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, *args], capture_output=True, text=True, cwd=REPO, timeout=120, check=True
+    )
+    found = json.loads(done.stdout.splitlines()[-1])
+    return found["code"], set(found["modules"]), done.stdout
+
+
+def assert_one_line_error(result: Result, *fragments: str) -> None:
+    """Exit code 2, nothing on stdout, and one `qa: error:` line on stderr holding every fragment."""
+    assert result.code == 2
+    assert result.out == ""
+    lines = result.err.splitlines()
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith("qa: error: ")
+    assert "Traceback" not in result.err
+    for fragment in fragments:
+        assert fragment in lines[0]
 
 
 def where(paths: Paths) -> list[str]:

@@ -16,10 +16,9 @@ from qa import adding, cli, manifest
 from qa.index import Store
 from qa.paths import Paths
 from tests.cli.conftest import where
-from tests.unit.test_formats import HTML
-from tests.unit.test_incremental import paragraph
+from tests.corpora import HTML, topic_paragraph
 
-NOTES = "Field notes on the wetland survey.\n\n" + paragraph("wetland survey", 1) + "\n"
+NOTES = "Field notes on the wetland survey.\n\n" + topic_paragraph("wetland survey", 1) + "\n"
 PAGES: dict[str, tuple[int, str, bytes]] = {
     "/harbour": (200, "text/html; charset=utf-8", HTML.encode()),
     "/mirror/harbour": (200, "text/html; charset=utf-8", HTML.replace("eastern terminal", "western terminal").encode()),
@@ -95,7 +94,7 @@ def test_add_file_copies_it_and_updates_the_index(
 ) -> None:
     source = tmp_path / "elsewhere" / "tides.md"
     source.parent.mkdir()
-    source.write_text("# Tides\n\n" + paragraph("spring tides", 1) + "\n", encoding="utf-8")
+    source.write_text("# Tides\n\n" + topic_paragraph("spring tides", 1) + "\n", encoding="utf-8")
     assert cli.run(qa_add(essay_paths, str(source))) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"added     tides.md  <- {source}"

@@ -146,14 +146,6 @@ def test_another_model_is_refused_until_a_full_rebuild(qa: Any, essay_paths: Pat
     assert qa("ask", *where(essay_paths), "--model", "other-model", "--json", "TSMC").code == 0
 
 
-def test_index_command_reports_what_it_did(qa: Any, essay_paths: Paths) -> None:
-    built = qa("index", *where(essay_paths))
-    assert built.code == 0
-    assert built.out.startswith("indexed 1 document, ")
-    again = qa("index", *where(essay_paths))
-    assert again.out.startswith("index is up to date: 1 document,")
-
-
 def test_citations_of_documents_with_one_title_name_their_files() -> None:
     def hit(rank: int, doc_id: str, title: str) -> Hit:
         text = "The leaders met in Lima and agreed on nuclear command."
@@ -185,3 +177,28 @@ def test_a_file_skipped_while_the_index_updates_is_reported_once(qa: Any, essay_
     assert answered.code == 0
     assert "the corpus changed since the index was built" in answered.err
     assert answered.err.count("loop.md") == 1, "the status check and the build both meet the file; it is said once"
+
+
+def test_a_question_with_control_characters_is_answered(qa: Any, essay_paths: Paths) -> None:
+    assert qa("index", *where(essay_paths)).code == 0
+    answered = qa("ask", *where(essay_paths), "--json", "Who\x1b[2J leads\x07 chip foundries?\x7f")
+    assert answered.code == 0
+    assert answered.err == ""
+    assert '"question": "Who [2J leads chip foundries?"' in answered.out
+    assert "\x1b" not in answered.out
+    assert "\x07" not in answered.out
+
+
+def test_stdin_questions_go_on_after_a_bad_one(qa: Any, essay_paths: Paths) -> None:
+    assert qa("index", *where(essay_paths)).code == 0
+    batch = qa(
+        "ask",
+        *where(essay_paths),
+        "--json",
+        stdin="Who leads chip foundries?\n" + "y" * 100_000 + "\nWhat is DeepSeek?\n",
+    )
+    assert batch.code == 2
+    answers = batch.json_lines()
+    assert [bool(answer["passages"]) for answer in answers] == [True, False, True]
+    assert answers[1]["error"] == "the question is 100,000 characters long; keep it under 2,000"
+    assert batch.err == "qa: error: the question is 100,000 characters long; keep it under 2,000\n"

@@ -14,20 +14,11 @@ from typing import Any
 import pytest
 
 from qa import manifest
+from qa.errors import IndexCorruptError
+from qa.index import Store
 from qa.paths import Paths
-from tests.cli.conftest import Result, where
+from tests.cli.conftest import assert_one_line_error, where
 from tests.conftest import REPO
-
-
-def assert_one_line_error(result: Result, *fragments: str) -> None:
-    assert result.code == 2
-    assert result.out == ""
-    lines = result.err.splitlines()
-    assert len(lines) == 1, result.err
-    assert lines[0].startswith("qa: error: ")
-    assert "Traceback" not in result.err
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 @pytest.mark.parametrize(
@@ -83,6 +74,9 @@ def test_corpus_that_is_a_file(qa: Any, tmp_path: Path) -> None:
     assert_one_line_error(qa("ask", "--corpus", str(file), "--index", str(tmp_path / "i"), "q"), "not a folder")
 
 
+QUESTION = "Who leads chip foundries?"
+
+
 def built(qa: Any, paths: Paths) -> manifest.Manifest:
     assert qa("index", *where(paths)).code == 0
     return manifest.read(paths.index)
@@ -119,7 +113,49 @@ CORRUPTIONS: dict[str, Callable[[Path, manifest.Manifest], object]] = {
 def test_corrupt_index(qa: Any, essay_paths: Paths, corruption: str) -> None:
     found = built(qa, essay_paths)
     CORRUPTIONS[corruption](essay_paths.index, found)
-    assert_one_line_error(qa("ask", *where(essay_paths), "Which company leads chip foundries?"), "run qa index --full")
+    said = ("is missing",) if corruption == "generation-missing" else ()
+    answer = qa("ask", *where(essay_paths), "Which company leads chip foundries?")
+    assert_one_line_error(answer, "run qa index --full", *said)
+
+
+@pytest.mark.parametrize("name", ["passages.sqlite", "vectors.npy", "sentences.npy", "vectors.faiss"])
+def test_truncated_index_file_is_detected_and_repaired_by_a_full_rebuild(
+    qa: Any, essay_paths: Paths, name: str
+) -> None:
+    found = built(qa, essay_paths)
+    assert name in found.files
+    path = essay_paths.index / found.generation / name
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(IndexCorruptError, match=r"truncated or changed: run qa index --full"):
+        Store.open(essay_paths.index)
+    assert_one_line_error(qa("ask", *where(essay_paths), QUESTION), name, "run qa index --full")
+    assert qa("index", *where(essay_paths), "--full").code == 0
+    assert "There can be no winners" in qa("ask", *where(essay_paths), QUESTION).out
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["", "{", "not json at all", "[]", "{}", '{"model": "x"}', "\x00\x00\x00"],
+    ids=["empty", "cut", "text", "list", "no-keys", "some-keys", "binary"],
+)
+def test_broken_manifest_is_a_clear_error_and_full_rebuild_repairs_it(
+    qa: Any, essay_paths: Paths, content: str
+) -> None:
+    built(qa, essay_paths)
+    (essay_paths.index / manifest.MANIFEST).write_text(content)
+    with pytest.raises(IndexCorruptError, match="is broken"):
+        manifest.read(essay_paths.index)
+    for command in (["ask", QUESTION], ["index"], ["status"], ["index", "--dry-run"]):
+        assert_one_line_error(qa(*command, *where(essay_paths)), "manifest", "run qa index --full")
+    assert qa("index", *where(essay_paths), "--full").code == 0
+    assert "There can be no winners" in qa("ask", *where(essay_paths), QUESTION).out
+
+
+def test_a_100000_character_question_is_one_line(qa: Any, essay_paths: Paths) -> None:
+    built(qa, essay_paths)
+    refused = qa("ask", *where(essay_paths), "x" * 100_000)
+    assert_one_line_error(refused)
+    assert refused.err == "qa: error: the question is 100,000 characters long; keep it under 2,000\n"
 
 
 @pytest.mark.parametrize("corruption", ["manifest-not-json", "format-version"])

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -13,10 +10,9 @@ from qa import cli, index, manifest
 from qa.embedding import DEFAULT_MODEL
 from qa.paths import Paths
 from qa.progress import SilentReporter
-from tests.cli.conftest import where
-from tests.conftest import REPO
+from tests.cli.conftest import command_modules, where
+from tests.corpora import topic_paragraph, write_doc
 from tests.fakes import FakeEmbedder
-from tests.unit.test_incremental import paragraph, write_doc
 
 
 @pytest.fixture
@@ -86,7 +82,7 @@ def test_dry_run_lists_changes_without_touching_the_index(
     write_doc(corpus, "orchard.txt", "orchard apples")
     index.build(essay_paths, FakeEmbedder(), SilentReporter())
     with (corpus / "glaciers.md").open("a", encoding="utf-8") as stream:
-        stream.write("\n" + paragraph("glaciers of the northern valley", 8) + "\n")
+        stream.write("\n" + topic_paragraph("glaciers of the northern valley", 8) + "\n")
     (corpus / "orchard.txt").unlink()
     write_doc(corpus, "harbour/cranes.md", "harbour cranes", paragraphs=2)
     before = state(essay_paths)
@@ -145,26 +141,11 @@ def test_unusable_corpus_is_a_one_line_error(
     assert not (paths.index / manifest.MANIFEST).exists()
 
 
-NOOP = """
-import sys
-from qa.cli import run
-code = run(["index", "--corpus", sys.argv[1], "--index", sys.argv[2]])
-print(code, "torch" in sys.modules, "sentence_transformers" in sys.modules)
-"""
-
-
-def test_noop_qa_index_does_not_load_the_model(essay_paths: Paths, tmp_path: Path) -> None:
+def test_noop_qa_index_does_not_load_the_model(essay_paths: Paths) -> None:
     """A real process: on an unchanged corpus `qa index` does not import torch (its time is measured by qa bench)."""
     index.build(essay_paths, FakeEmbedder(name=DEFAULT_MODEL), SilentReporter())
-    done = subprocess.run(
-        [sys.executable, "-c", NOOP, str(essay_paths.corpus), str(essay_paths.index)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    lines = done.stdout.splitlines()
-    assert lines[0].startswith("index is up to date: 1 document,")
-    assert lines[1].split() == ["0", "False", "False"]
+    code, modules, out = command_modules("index", *where(essay_paths))
+    assert code == 0
+    assert out.startswith("index is up to date: 1 document,")
+    assert not modules & {"torch", "sentence_transformers"}
     assert json.loads((essay_paths.index / manifest.MANIFEST).read_text())["model"] == DEFAULT_MODEL

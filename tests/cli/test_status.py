@@ -8,16 +8,10 @@ from typing import Any
 
 import pytest
 
-from qa.chunking import chunk
-from qa.documents import load_all, scan
 from qa.paths import Paths
 from tests.cli.conftest import where
 from tests.conftest import ESSAY
-
-
-def passage_count(paths: Paths) -> int:
-    docs = load_all(scan(paths.corpus, lambda message: None), lambda message: None)
-    return sum(len(chunk(doc)) for doc in docs)
+from tests.corpora import expected_passages
 
 
 def test_status_without_an_index(qa: Any, essay_paths: Paths) -> None:
@@ -42,7 +36,7 @@ def test_status_json_after_a_build(qa: Any, essay_paths: Paths) -> None:
     assert report["built"] is True
     assert report["stale"] is False
     assert report["documents"] == 1
-    assert report["passages"] == passage_count(essay_paths)
+    assert report["passages"] == len(expected_passages(essay_paths))
     assert report["model"] == "fake-hash-64"
     assert report["dimension"] == 64
     assert report["document_ids"] == [ESSAY.name]
@@ -60,7 +54,7 @@ def test_status_text_after_a_build(qa: Any, essay_paths: Paths) -> None:
     assert lines[0] == f"corpus     {essay_paths.corpus}"
     assert lines[1] == f"index      {essay_paths.index} (fresh)"
     assert lines[2] == "documents  1"
-    assert lines[3] == f"passages   {passage_count(essay_paths)}"
+    assert lines[3] == f"passages   {len(expected_passages(essay_paths))}"
     assert lines[4].startswith("model      fake-hash-64 (64 dimensions")
     assert lines[5].startswith("built      ")
 

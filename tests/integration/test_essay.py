@@ -15,9 +15,8 @@ import pytest
 
 from qa import cli
 from qa.embedding import SentenceTransformerEmbedder
-from qa.index import Store, build
+from qa.index import Store
 from qa.paths import Paths
-from qa.progress import SilentReporter
 from qa.retrieval import Answer, Searcher, Settings
 from tests.conftest import ESSAY, REPO
 
@@ -25,17 +24,6 @@ pytestmark = pytest.mark.model
 
 FOUNDRIES = "Which company leads global chip foundries?"
 ERRAND = "Who called export controls a fool's errand?"
-
-
-@pytest.fixture(scope="module")
-def essay_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: SentenceTransformerEmbedder) -> Paths:
-    """The essay copied into a tmp corpus and indexed once for the module."""
-    root = tmp_path_factory.mktemp("essay")
-    paths = Paths(corpus=root / "corpus", index=root / "index")
-    paths.corpus.mkdir()
-    shutil.copy(ESSAY, paths.corpus / ESSAY.name)
-    build(paths, real_embedder, SilentReporter())
-    return paths
 
 
 @pytest.fixture(scope="module")
@@ -49,20 +37,18 @@ def top_texts(answer: Answer, n: int = 3) -> list[str]:
     return [hit.passage.text for hit in answer.hits[:n]]
 
 
-def test_foundries_question_finds_tsmc(searcher: Searcher) -> None:
-    answer = searcher.ask(FOUNDRIES)
-    assert any("TSMC" in text for text in top_texts(answer))
-    hit = next(hit for hit in answer.hits[:3] if "TSMC" in hit.passage.text)
+@pytest.mark.parametrize(
+    ("question", "in_passage", "in_highlight"),
+    [(FOUNDRIES, "TSMC", "TSMC"), (ERRAND, "Raimondo", "fool’s errand")],
+)
+def test_known_answers_are_found_and_highlighted(
+    searcher: Searcher, question: str, in_passage: str, in_highlight: str
+) -> None:
+    answer = searcher.ask(question)
+    assert any(in_passage in text for text in top_texts(answer))
+    hit = next(hit for hit in answer.hits[:3] if in_passage in hit.passage.text)
     assert hit.highlight is not None
-    assert "TSMC" in hit.passage.text[slice(*hit.highlight)]
-
-
-def test_fools_errand_question_finds_raimondo(searcher: Searcher) -> None:
-    answer = searcher.ask(ERRAND)
-    assert any("Raimondo" in text for text in top_texts(answer))
-    hit = next(hit for hit in answer.hits[:3] if "Raimondo" in hit.passage.text)
-    assert hit.highlight is not None
-    assert "fool’s errand" in hit.passage.text[slice(*hit.highlight)]
+    assert in_highlight in hit.passage.text[slice(*hit.highlight)]
 
 
 @pytest.mark.parametrize("mode", ["dense", "lexical"])

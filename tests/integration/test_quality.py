@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,11 +9,10 @@ import pytest
 
 from qa import evaluation
 from qa.embedding import SentenceTransformerEmbedder
-from qa.index import Store, build
+from qa.index import Store
 from qa.paths import Paths
-from qa.progress import SilentReporter
 from qa.retrieval import Searcher, Settings
-from tests.conftest import ESSAY, REPO
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.model
 
@@ -23,14 +21,9 @@ GOLD = REPO / "corpus" / "gold" / "essay.jsonl"
 
 @pytest.fixture(scope="module")
 def reports(
-    tmp_path_factory: pytest.TempPathFactory, real_embedder: SentenceTransformerEmbedder
+    essay_index: Paths, real_embedder: SentenceTransformerEmbedder
 ) -> Iterator[dict[str, evaluation.ModeReport]]:
-    root = tmp_path_factory.mktemp("quality")
-    paths = Paths(corpus=root / "corpus", index=root / "index")
-    paths.corpus.mkdir()
-    shutil.copy(ESSAY, paths.corpus / ESSAY.name)
-    build(paths, real_embedder, SilentReporter())
-    store = Store.open(paths.index)
+    store = Store.open(essay_index.index)
     searcher = Searcher(store, real_embedder)
     gold = evaluation.load_gold(Path(GOLD))
     yield {mode: evaluation.evaluate(searcher, gold, Settings(mode=mode)) for mode in ("hybrid", "dense", "lexical")}

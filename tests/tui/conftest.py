@@ -7,12 +7,8 @@ import threading
 from collections.abc import Sequence
 
 import numpy as np
-import pytest
 from textual.pilot import Pilot
 
-from qa import index, manifest
-from qa.paths import Paths
-from qa.progress import SilentReporter
 from qa.retrieval import Hit
 from qa.tui.app import QAApp
 from qa.tui.messages import AnswerReady
@@ -20,7 +16,7 @@ from qa.tui.question import QuestionInput
 from tests.fakes import FakeEmbedder
 
 FOOLS_ERRAND = "Who called export controls a fool's errand?"
-FIXED_BUILT_AT = "2025-01-21T12:00:00+00:00"
+SIZE = (100, 30)  # columns, rows of the app in tests
 
 
 class GatedEmbedder(FakeEmbedder):
@@ -36,20 +32,6 @@ class GatedEmbedder(FakeEmbedder):
         if not self.gate.wait(timeout=30):
             raise TimeoutError("the test never opened the gate")
         return super().embed(texts)
-
-
-def build_index(paths: Paths, embedder: FakeEmbedder) -> None:
-    """Build the index and pin its build time, so what the app draws does not change from run to run."""
-    index.build(paths, embedder, SilentReporter())
-    found = manifest.read(paths.index)
-    manifest.write(paths.index, dataclasses.replace(found, built_at=FIXED_BUILT_AT, build_seconds=1.5))
-
-
-@pytest.fixture
-def built_paths(essay_paths: Paths, fake_embedder: FakeEmbedder) -> Paths:
-    """The essay corpus with a fresh index built by the fake embedder."""
-    build_index(essay_paths, fake_embedder)
-    return essay_paths
 
 
 async def settle(pilot: Pilot[None], rounds: int = 20) -> None:

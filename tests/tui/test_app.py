@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import ListView, Static
+from textual.widgets import Static
 
 from qa.embedding import SentenceTransformerEmbedder
 from qa.errors import ModelError
@@ -29,9 +29,7 @@ from qa.tui.source import SourceScreen
 from qa.tui.status import StatusLine
 from tests.conftest import ESSAY
 from tests.fakes import FakeEmbedder
-from tests.tui.conftest import FOOLS_ERRAND, GatedEmbedder, ask, build_index, settle
-
-SIZE = (100, 30)
+from tests.tui.conftest import FOOLS_ERRAND, SIZE, GatedEmbedder, ask, settle
 
 
 def banner(app: QAApp) -> str:
@@ -499,10 +497,14 @@ async def test_passage_actions_are_disabled_without_a_selection(built_paths: Pat
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert app.check_action("mark", ()) is None
+        await pilot.press("m")
+        await pilot.pause()
+        assert not built_paths.user_gold.exists(), "nothing to mark before an answer"
         await ask(pilot, FOOLS_ERRAND)
         assert app.check_action("mark", ()) is True
-        await pilot.press("m")  # harmless before and after
-        assert isinstance(app.query_one(ResultList), ListView)
+        await pilot.press("m")
+        await pilot.pause()
+        assert len(built_paths.user_gold.read_text(encoding="utf-8").splitlines()) == 1
 
 
 async def test_quit_from_the_keyboard(built_paths: Paths) -> None:
@@ -526,10 +528,8 @@ async def test_a_stale_index_is_updated_at_startup(built_paths: Paths) -> None:
         assert any("corpus changed" in notification.message for notification in app._notifications)
 
 
-def test_build_index_pins_the_build_time(paths: Paths) -> None:
-    shutil.copy(ESSAY, paths.corpus / ESSAY.name)
-    build_index(paths, FakeEmbedder())
-    assert json.loads((paths.index / "manifest.json").read_text())["built_at"].startswith("2025-01-21")
+def test_build_index_pins_the_build_time(built_paths: Paths) -> None:
+    assert json.loads((built_paths.index / "manifest.json").read_text())["built_at"].startswith("2025-01-21")
 
 
 class SlowModel(SentenceTransformerEmbedder):

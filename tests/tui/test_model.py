@@ -11,11 +11,9 @@ from qa.paths import Paths
 from qa.tui.app import create_app
 from qa.tui.results import ResultList
 from qa.tui.source import SourceScreen
-from tests.tui.conftest import FOOLS_ERRAND, ask, settle
+from tests.tui.conftest import FOOLS_ERRAND, SIZE, ask, settle
 
 pytestmark = pytest.mark.model
-
-SIZE = (100, 30)
 
 
 async def test_fools_errand_walkthrough(essay_paths: Paths, real_embedder: Any) -> None:

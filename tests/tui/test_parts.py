@@ -28,8 +28,9 @@ from qa.tui.reporter import MessageReporter
 from qa.tui.results import answer_sentence, passage_content, reflow, score_bar
 from qa.tui.source import location, passage_line, spaced, split_document
 from qa.tui.status import built_label, index_summary, model_label
+from tests.conftest import build_index
 from tests.fakes import FakeEmbedder
-from tests.tui.conftest import FOOLS_ERRAND, build_index
+from tests.tui.conftest import FOOLS_ERRAND
 
 
 def make_hit(text: str = "First one.\nSecond one here.\n\nThird.", highlight: tuple[int, int] | None = (11, 27)) -> Hit:

@@ -15,9 +15,7 @@ from textual.pilot import Pilot
 from qa.paths import Paths
 from qa.tui.app import create_app
 from tests.fakes import FakeEmbedder
-from tests.tui.conftest import FOOLS_ERRAND, settle, show_fixed_answer
-
-SIZE = (100, 30)
+from tests.tui.conftest import FOOLS_ERRAND, SIZE, settle, show_fixed_answer
 
 
 async def _ask_fools_errand(pilot: Pilot[None]) -> None:
@@ -50,13 +48,8 @@ def test_source_view_scrolled_to_the_passage(snap_compare: Any, built_paths: Pat
 
 
 def test_help_screen(snap_compare: Any, built_paths: Paths) -> None:
-    async def run_before(pilot: Pilot[None]) -> None:
-        await settle(pilot)
-        await pilot.press("f1")
-        await pilot.pause()
-
     app = create_app(built_paths, embedder=FakeEmbedder())
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=SIZE, press=["f1"], run_before=settle)
 
 
 def test_history_screen(snap_compare: Any, built_paths: Paths) -> None:
@@ -74,13 +67,8 @@ def test_history_screen(snap_compare: Any, built_paths: Paths) -> None:
         encoding="utf-8",
     )
 
-    async def run_before(pilot: Pilot[None]) -> None:
-        await settle(pilot)
-        await pilot.press("ctrl+r")
-        await pilot.pause()
-
     app = create_app(built_paths, embedder=FakeEmbedder())
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=SIZE, press=["ctrl+r"], run_before=settle)
 
 
 def test_missing_corpus_error(snap_compare: Any, tmp_path: Path) -> None:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa import cli, documents, index
+from qa import documents, index
 from qa.chunking import ChunkingParams, chunk
 from qa.documents import PAGE_SEPARATOR, Document
 from qa.errors import InputError
@@ -185,9 +185,10 @@ def test_markdown_with_broken_front_matter_is_indexed_as_text(essay_paths: Paths
 
 
 @pytest.fixture
-def searcher(essay_paths: Paths) -> Searcher:
-    index.build(essay_paths, FakeEmbedder(), SilentReporter())
-    return Searcher(Store.open(essay_paths.index), FakeEmbedder())
+def searcher(built_paths: Paths) -> Iterator[Searcher]:
+    store = Store.open(built_paths.index)
+    yield Searcher(store, FakeEmbedder())
+    store.close()
 
 
 def test_question_of_100000_characters_is_a_clear_error(searcher: Searcher) -> None:
@@ -203,47 +204,6 @@ def test_control_characters_in_a_question_are_replaced(searcher: Searcher) -> No
     assert clean_question("a\tb\x0bc") == "a b c"
     with pytest.raises(InputError, match="the question is empty"):
         searcher.ask("\x00\x01\x1b\x7f \n")
-
-
-@pytest.fixture
-def cli_paths(essay_paths: Paths, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    monkeypatch.setattr(cli, "_embedder", lambda model: FakeEmbedder())
-    index.build(essay_paths, FakeEmbedder(), SilentReporter())
-    return ["--corpus", str(essay_paths.corpus), "--index", str(essay_paths.index)]
-
-
-def test_cli_rejects_a_100000_character_question_in_one_line(
-    cli_paths: list[str], capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert cli.run(["ask", *cli_paths, "x" * 100_000]) == 2
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    assert captured.err == "qa: error: the question is 100,000 characters long; keep it under 2,000\n"
-
-
-def test_cli_answers_a_question_with_control_characters(
-    cli_paths: list[str], capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert cli.run(["ask", *cli_paths, "--json", "Who\x1b[2J leads\x07 chip foundries?\x7f"]) == 0
-    captured = capsys.readouterr()
-    assert captured.err == ""
-    assert '"question": "Who [2J leads chip foundries?"' in captured.out
-    assert "\x1b" not in captured.out
-    assert "\x07" not in captured.out
-
-
-def test_cli_stdin_questions_go_on_after_a_bad_one(
-    cli_paths: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(
-        "sys.stdin", io.StringIO("Who leads chip foundries?\n" + "y" * 100_000 + "\nWhat is DeepSeek?\n")
-    )
-    assert cli.run(["ask", *cli_paths, "--json"]) == 2
-    captured = capsys.readouterr()
-    answers = [json.loads(line) for line in captured.out.splitlines()]
-    assert [bool(answer["passages"]) for answer in answers] == [True, False, True]
-    assert answers[1]["error"] == "the question is 100,000 characters long; keep it under 2,000"
-    assert captured.err == "qa: error: the question is 100,000 characters long; keep it under 2,000\n"
 
 
 # Property tests: the loader never raises on any bytes, the chunker keeps exact offsets on any text.

@@ -11,8 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qa.chunking import ChunkingParams, Passage, chunk, split_sentences
-from qa.documents import Document, Source, load
+from qa.documents import Document
 from tests.conftest import ESSAY
+from tests.corpora import load_file
 
 # Words that are neither abbreviations nor single letters, so every "." in generated text ends a sentence.
 VOCABULARY = ("river", "stone", "light", "model", "paper", "chip", "cloud", "trade", "policy", "market", "signal")
@@ -40,8 +41,7 @@ def document(text: str, body_start: int = 0, title: str = "Doc", doc_id: str = "
 def load_text(tmp_path: Path, name: str, text: str) -> Document:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    stat = path.stat()
-    loaded = load(Source(name, path, stat.st_size, stat.st_mtime_ns), lambda message: None)
+    loaded, _ = load_file(path, tmp_path)
     assert loaded is not None
     return loaded
 

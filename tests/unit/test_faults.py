@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from qa import cli, index, manifest
+from qa import index, manifest
 from qa.embedding import DEFAULT_MODEL
 from qa.errors import IndexCorruptError, IndexMissingError, QAError
 from qa.index import Store
@@ -21,8 +21,8 @@ from qa.paths import Paths
 from qa.progress import SilentReporter
 from qa.retrieval import Searcher, Settings
 from tests.conftest import REPO
+from tests.corpora import write_doc
 from tests.fakes import FakeEmbedder
-from tests.unit.test_incremental import write_doc
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="uses SIGKILL and POSIX file locks")
 
@@ -221,42 +221,6 @@ def index_files(paths: Paths) -> list[str]:
     return sorted(manifest.read(paths.index).files)
 
 
-@pytest.fixture
-def cli_embedder(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI builds and searches with the fake embedder."""
-    monkeypatch.setattr(cli, "_embedder", lambda model: FakeEmbedder())
-
-
-def qa(paths: Paths, *args: str) -> list[str]:
-    return [*args, "--corpus", str(paths.corpus), "--index", str(paths.index)]
-
-
-def assert_one_line_error(capsys: pytest.CaptureFixture[str], code: int, *parts: str) -> None:
-    err = capsys.readouterr().err
-    assert code == 2
-    assert len(err.strip().splitlines()) == 1, err
-    assert err.startswith("qa: error: ")
-    assert "Traceback" not in err
-    for part in parts:
-        assert part in err
-
-
-@pytest.mark.parametrize("name", ["passages.sqlite", "vectors.npy", "sentences.npy", "vectors.faiss"])
-def test_truncated_index_file_is_detected_and_repaired_by_a_full_rebuild(
-    essay_paths: Paths, name: str, capsys: pytest.CaptureFixture[str], cli_embedder: None
-) -> None:
-    assert name in index_files(essay_paths)
-    path = essay_paths.index / manifest.read(essay_paths.index).generation / name
-    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    with pytest.raises(IndexCorruptError, match=r"truncated or changed: run qa index --full"):
-        Store.open(essay_paths.index)
-    assert_one_line_error(capsys, cli.run(qa(essay_paths, "ask", QUESTION)), name, "run qa index --full")
-    assert cli.run(qa(essay_paths, "index", "--full")) == 0
-    capsys.readouterr()
-    assert cli.run(qa(essay_paths, "ask", QUESTION)) == 0
-    assert "There can be no winners" in capsys.readouterr().out
-
-
 def test_every_index_file_is_size_checked(essay_paths: Paths) -> None:
     files = index_files(essay_paths)
     folder = essay_paths.index / manifest.read(essay_paths.index).generation
@@ -268,35 +232,6 @@ def test_every_index_file_is_size_checked(essay_paths: Paths) -> None:
             Store.open(essay_paths.index)
         path.write_bytes(original)
     Store.open(essay_paths.index).close()
-
-
-def test_missing_generation_folder_is_detected(
-    essay_paths: Paths, capsys: pytest.CaptureFixture[str], cli_embedder: None
-) -> None:
-    index_files(essay_paths)
-    generation = essay_paths.index / manifest.read(essay_paths.index).generation
-    generation.rename(generation.with_name("moved-away"))
-    assert_one_line_error(capsys, cli.run(qa(essay_paths, "ask", QUESTION)), "is missing", "run qa index --full")
-
-
-@pytest.mark.parametrize(
-    "content",
-    ["", "{", "not json at all", "[]", "{}", '{"model": "x"}', "\x00\x00\x00"],
-    ids=["empty", "cut", "text", "list", "no-keys", "some-keys", "binary"],
-)
-def test_broken_manifest_is_a_clear_error_and_full_rebuild_repairs_it(
-    essay_paths: Paths, content: str, capsys: pytest.CaptureFixture[str], cli_embedder: None
-) -> None:
-    index_files(essay_paths)
-    (essay_paths.index / manifest.MANIFEST).write_text(content)
-    with pytest.raises(IndexCorruptError, match="is broken"):
-        manifest.read(essay_paths.index)
-    for command in (["ask", QUESTION], ["index"], ["status"], ["index", "--dry-run"]):
-        assert_one_line_error(capsys, cli.run(qa(essay_paths, *command)), "manifest", "run qa index --full")
-    assert cli.run(qa(essay_paths, "index", "--full")) == 0
-    capsys.readouterr()
-    assert cli.run(qa(essay_paths, "ask", QUESTION)) == 0
-    assert "There can be no winners" in capsys.readouterr().out
 
 
 def test_manifest_of_another_format_version_needs_a_full_rebuild(essay_paths: Paths) -> None:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from qa import documents, index
 from qa.chunking import chunk
-from qa.documents import Document
 from qa.index import Store
 from qa.paths import Paths
 from qa.progress import SilentReporter
 from qa.retrieval import Searcher, Settings
+from tests.corpora import HTML, load_file
 from tests.fakes import FakeEmbedder
 
 
@@ -57,37 +55,10 @@ def long_line(subject: str) -> str:
     )
 
 
-HTML = """<!doctype html>
-<html><head><title>Harbour Automation | Port Weekly</title><meta name="author" content="Ada Quay"></head>
-<body>
-<nav><ul><li><a href="/">Home</a></li><li><a href="/subscribe">Subscribe to our newsletter</a></li></ul></nav>
-<article>
-<h1>Harbour Automation</h1>
-<p>Automated stacking cranes now move most containers at the eastern terminal. The operator says the cranes run
-through the night and need only two supervisors per shift, down from eleven crane drivers a decade ago.</p>
-<h2>Labour</h2>
-<p>The dockworkers' union negotiated retraining for every driver whose job disappeared. Many now maintain the cranes,
-repair the sensors and write the software that schedules each move, a change the union calls a fair trade.</p>
-</article>
-<footer>Copyright Port Weekly. Cookie settings. Privacy policy.</footer>
-</body></html>
-"""
-
-
-def source(path: Path, corpus: Path) -> documents.Source:
-    stat = path.stat()
-    return documents.Source(path.relative_to(corpus).as_posix(), path, stat.st_size, stat.st_mtime_ns)
-
-
-def load(path: Path, corpus: Path) -> tuple[Document | None, list[str]]:
-    reporter = SilentReporter()
-    return documents.load(source(path, corpus), reporter.warn), reporter.warnings
-
-
 def test_html_main_text_title_and_citation(paths: Paths) -> None:
     path = paths.corpus / "harbour.html"
     path.write_text(HTML, encoding="utf-8")
-    document, warnings = load(path, paths.corpus)
+    document, warnings = load_file(path, paths.corpus)
     assert warnings == []
     assert document is not None
     assert document.title == "Harbour Automation"
@@ -107,7 +78,7 @@ def test_html_main_text_title_and_citation(paths: Paths) -> None:
 def test_html_without_main_text_is_skipped_with_a_warning(paths: Paths) -> None:
     path = paths.corpus / "empty.html"
     path.write_text("<html><head><title>Nothing</title></head><body><script>var x = 1;</script></body></html>")
-    document, warnings = load(path, paths.corpus)
+    document, warnings = load_file(path, paths.corpus)
     assert document is None
     assert warnings == ["skipped empty.html: no main text found in the HTML"]
 
@@ -121,7 +92,7 @@ def test_pdf_text_with_page_citations(paths: Paths) -> None:
         [long_line("harbour crane fleet"), long_line("orchard apple harvest")],
     ]
     path.write_bytes(make_pdf(pages, title="Chip Report"))
-    document, warnings = load(path, paths.corpus)
+    document, warnings = load_file(path, paths.corpus)
     assert warnings == []
     assert document is not None
     assert document.title == "Chip Report"
@@ -142,7 +113,7 @@ def test_pdf_text_with_page_citations(paths: Paths) -> None:
 def test_pdf_without_title_is_named_after_the_file(paths: Paths) -> None:
     path = paths.corpus / "untitled-notes.pdf"
     path.write_bytes(make_pdf([[long_line("river delta")]]))
-    document, _ = load(path, paths.corpus)
+    document, _ = load_file(path, paths.corpus)
     assert document is not None
     assert document.title == "untitled-notes"
     assert chunk(document)[0].citation == "untitled-notes, p. 1 ¶1"
@@ -151,7 +122,7 @@ def test_pdf_without_title_is_named_after_the_file(paths: Paths) -> None:
 def test_damaged_pdf_is_skipped_with_a_warning(paths: Paths) -> None:
     path = paths.corpus / "broken.pdf"
     path.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 9 0 R >> endobj\ngarbage")
-    document, warnings = load(path, paths.corpus)
+    document, warnings = load_file(path, paths.corpus)
     assert document is None
     assert len(warnings) == 1
     assert warnings[0].startswith("skipped broken.pdf:")
@@ -160,7 +131,7 @@ def test_damaged_pdf_is_skipped_with_a_warning(paths: Paths) -> None:
 def test_plain_text_is_titled_by_its_file_name(paths: Paths) -> None:
     path = paths.corpus / "field-notes.txt"
     path.write_text(long_line("wetland survey") + "\n\n" + long_line("river delta") + "\n", encoding="utf-8")
-    document, _ = load(path, paths.corpus)
+    document, _ = load_file(path, paths.corpus)
     assert document is not None
     assert document.title == "field-notes"
     assert [passage.citation for passage in chunk(document)] == ["field-notes, ¶1", "field-notes, ¶2"]

@@ -19,6 +19,7 @@ from qa.index import Store
 from qa.paths import Paths
 from qa.progress import SilentReporter
 from qa.retrieval import Mode, Searcher, Settings
+from tests.corpora import topic_paragraph, write_doc
 from tests.fakes import FakeEmbedder
 
 QUESTIONS = [
@@ -28,25 +29,6 @@ QUESTIONS = [
     "Why did the orchard apples ripen early?",
     "What do the export controls restrict?",
 ]
-
-
-def paragraph(topic: str, number: int) -> str:
-    """About 70 words on `topic`, different for each `number`."""
-    return (
-        f"The {topic} report, part {number}, describes how the {topic} changed over the season. "
-        f"Observers counted {number * 7} events and noted that each one followed a long quiet spell. "
-        f"Local crews recorded measurements every morning, compared them with older notes, and argued about causes. "
-        f"Most agreed that weather mattered, though some blamed equipment or plain bad luck for item {number}. "
-        f"The {topic} committee will publish a longer account next spring."
-    )
-
-
-def write_doc(folder: Path, name: str, topic: str, paragraphs: int = 3) -> Path:
-    path = folder / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    body = "\n\n".join(paragraph(topic, number) for number in range(1, paragraphs + 1))
-    path.write_text(f"# The {topic}\n\n{body}\n", encoding="utf-8")
-    return path
 
 
 @pytest.fixture
@@ -141,7 +123,7 @@ def test_only_new_and_changed_documents_are_read_and_embedded(
     cached = before.cached_rows()
     before.close()
     with (corpus_paths.corpus / "glaciers.md").open("a", encoding="utf-8") as stream:
-        stream.write("\n" + paragraph("glaciers of the northern valley", 9) + "\n")
+        stream.write("\n" + topic_paragraph("glaciers of the northern valley", 9) + "\n")
     write_doc(corpus_paths.corpus, "tides.md", "spring tides")
     loaded: list[str] = []
     real_load = documents.load
@@ -188,7 +170,7 @@ def test_incremental_build_equals_full_build(corpus_paths: Paths, tmp_path: Path
     build(corpus_paths)
     corpus = corpus_paths.corpus
     with (corpus / "orchard.txt").open("a", encoding="utf-8") as stream:
-        stream.write("\n" + paragraph("orchard apples", 7) + "\n")
+        stream.write("\n" + topic_paragraph("orchard apples", 7) + "\n")
     (corpus / "harbour" / "cranes.md").unlink()
     write_doc(corpus, "tides.md", "spring tides", paragraphs=4)
     incremental = build(corpus_paths)

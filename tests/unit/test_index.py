@@ -10,22 +10,17 @@ import numpy as np
 import pytest
 
 from qa import manifest
-from qa.chunking import ChunkingParams, Passage, chunk
-from qa.documents import load_all, scan
+from qa.chunking import ChunkingParams
 from qa.errors import CorpusError, IndexCorruptError, IndexMissingError
 from qa.index import Store, build, open_current
 from qa.manifest import read_manifest
 from qa.paths import Paths
 from qa.progress import SilentReporter
 from tests.conftest import ESSAY
+from tests.corpora import expected_passages
 from tests.fakes import FakeEmbedder
 
 ESSAY_TITLE = "There can be no winners in a US-China AI arms race"
-
-
-def expected_passages(paths: Paths) -> list[Passage]:
-    docs = load_all(scan(paths.corpus, lambda message: None), lambda message: None)
-    return [passage for doc in docs for passage in chunk(doc)]
 
 
 def test_build_stores_every_passage_document_and_vector(essay_paths: Paths, fake_embedder: FakeEmbedder) -> None:

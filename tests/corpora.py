@@ -1,0 +1,62 @@
+"""Test documents shared across the test folders: generated Markdown, an HTML page, loading one file, and the
+passages a corpus should give."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qa import documents
+from qa.chunking import Passage, chunk
+from qa.paths import Paths
+from qa.progress import SilentReporter
+
+
+def topic_paragraph(topic: str, number: int) -> str:
+    """About 70 words on `topic`, different for each `number`."""
+    return (
+        f"The {topic} report, part {number}, describes how the {topic} changed over the season. "
+        f"Observers counted {number * 7} events and noted that each one followed a long quiet spell. "
+        f"Local crews recorded measurements every morning, compared them with older notes, and argued about causes. "
+        f"Most agreed that weather mattered, though some blamed equipment or plain bad luck for item {number}. "
+        f"The {topic} committee will publish a longer account next spring."
+    )
+
+
+def write_doc(folder: Path, name: str, topic: str, paragraphs: int = 3) -> Path:
+    """A Markdown document on `topic`: a heading and `paragraphs` paragraphs."""
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = "\n\n".join(topic_paragraph(topic, number) for number in range(1, paragraphs + 1))
+    path.write_text(f"# The {topic}\n\n{body}\n", encoding="utf-8")
+    return path
+
+
+HTML = """<!doctype html>
+<html><head><title>Harbour Automation | Port Weekly</title><meta name="author" content="Ada Quay"></head>
+<body>
+<nav><ul><li><a href="/">Home</a></li><li><a href="/subscribe">Subscribe to our newsletter</a></li></ul></nav>
+<article>
+<h1>Harbour Automation</h1>
+<p>Automated stacking cranes now move most containers at the eastern terminal. The operator says the cranes run
+through the night and need only two supervisors per shift, down from eleven crane drivers a decade ago.</p>
+<h2>Labour</h2>
+<p>The dockworkers' union negotiated retraining for every driver whose job disappeared. Many now maintain the cranes,
+repair the sensors and write the software that schedules each move, a change the union calls a fair trade.</p>
+</article>
+<footer>Copyright Port Weekly. Cookie settings. Privacy policy.</footer>
+</body></html>
+"""
+
+
+def expected_passages(paths: Paths) -> list[Passage]:
+    """The passages the corpus should give, chunked here without an index."""
+    docs = documents.load_all(documents.scan(paths.corpus, lambda message: None), lambda message: None)
+    return [passage for doc in docs for passage in chunk(doc)]
+
+
+def load_file(path: Path, corpus: Path) -> tuple[documents.Document | None, list[str]]:
+    """The document loaded from one file of the corpus, and the warnings loading it gave."""
+    stat = path.stat()
+    source = documents.Source(path.relative_to(corpus).as_posix(), path, stat.st_size, stat.st_mtime_ns)
+    reporter = SilentReporter()
+    return documents.load(source, reporter.warn), reporter.warnings
