@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import sys
-import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -15,14 +13,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from qa import paths as qa_paths
+from qa import rendering
 from qa.errors import QAError
 from qa.progress import once
 from qa.settings import DEFAULT_MODE, MODES, Mode, Settings
 from qa.wording import plural
 
 if TYPE_CHECKING:
-    from qa.index import BuildResult
-    from qa.retrieval import Answer, Hit
+    from qa.engine import EmbedderFactory, Engine
+    from qa.retrieval import Searcher
 
 EXIT_USAGE = 2
 _MARKERS = re.compile("([\x01\x02])")
@@ -118,7 +117,7 @@ def tui(corpus: str | None, index_dir: str | None, model: str | None) -> None:
 def _run_app(corpus: str | None, index_dir: str | None, model: str | None) -> None:
     from qa.tui.app import create_app
 
-    create_app(qa_paths.resolve(corpus, index_dir), model).run()
+    create_app(qa_paths.resolve(corpus, index_dir), model, click.get_current_context().find_root().obj).run()
 
 
 @main.command("index")
@@ -127,18 +126,16 @@ def _run_app(corpus: str | None, index_dir: str | None, model: str | None) -> No
 @click.option("--dry-run", is_flag=True, help="List what would change, without touching the index.")
 def index_command(corpus: str | None, index_dir: str | None, model: str | None, full: bool, dry_run: bool) -> None:
     """Build or update the index of the corpus."""
-    from qa import index
-
     paths = qa_paths.resolve(corpus, index_dir)
     reporter = ClickReporter()
     if dry_run:
         _print_plan(paths, reporter, full)
         return
     try:
-        result = index.build(paths, _embedder(model), reporter, full=full)
+        result = _engine(paths, model).build(reporter, full=full)
     finally:
         reporter.finish()
-    _print_build(result)
+    click.echo(rendering.render_build(result))
 
 
 def _print_plan(paths: qa_paths.Paths, reporter: ClickReporter, full: bool) -> None:
@@ -155,44 +152,30 @@ def _print_plan(paths: qa_paths.Paths, reporter: ClickReporter, full: bool) -> N
     )
 
 
-def _print_build(result: BuildResult) -> None:
-    if result.noop:
-        click.echo(
-            f"index is up to date: {plural(result.documents, 'document')}, {plural(result.passages, 'passage')} "
-            f"({result.seconds:.2f} s)"
-        )
-        return
-    changes = result.changes
-    click.echo(
-        f"indexed {plural(result.documents, 'document')}, {plural(result.passages, 'passage')} "
-        f"in {result.seconds:.1f} s "
-        f"({result.embedded} embedded; {len(changes.added)} added, {len(changes.changed)} changed, "
-        f"{len(changes.removed)} removed)"
-    )
-
-
 @main.command()
 @location_options
 @click.argument("items", metavar="PATH_OR_URL...", nargs=-1, required=True)
 def add(corpus: str | None, index_dir: str | None, model: str | None, items: tuple[str, ...]) -> None:
     """Copy files, or save the text of web pages, into the corpus; then update the index."""
-    from qa import adding, index
+    from qa import adding
 
     paths = qa_paths.resolve(corpus, index_dir)
     for added in adding.add(paths.corpus, items):
         click.echo(f"{'added' if added.new else 'unchanged':10}{added.doc_id}  <- {added.origin}")
     reporter = ClickReporter()
     try:
-        result = index.build(paths, _embedder(model), reporter)
+        result = _engine(paths, model).build(reporter)
     finally:
         reporter.finish()
-    _print_build(result)
+    click.echo(rendering.render_build(result))
 
 
-def _embedder(model: str | None) -> Any:
-    from qa.embedding import SentenceTransformerEmbedder
+def _engine(paths: qa_paths.Paths, model: str | None) -> Engine:
+    """The core engine for this command, with the embedder factory `run` was given."""
+    from qa.engine import Engine
 
-    return SentenceTransformerEmbedder(model)
+    factory = click.get_current_context().find_root().obj
+    return Engine(paths, model, factory)
 
 
 @main.command()
@@ -237,7 +220,7 @@ def ask(
                 click.echo(json.dumps(failure, ensure_ascii=False))
             failed = True
             continue
-        click.echo(json.dumps(answer_json(answer), ensure_ascii=False) if as_json else render_answer(answer))
+        click.echo(json.dumps(answer.as_json(), ensure_ascii=False) if as_json else rendering.render_answer(answer))
         sys.stdout.flush()
     if failed:
         raise click.exceptions.Exit(EXIT_USAGE)
@@ -251,86 +234,14 @@ def _stdin_questions() -> Iterator[str]:
             yield line.rstrip("\n")
 
 
-def _searcher(paths: qa_paths.Paths, model: str | None) -> Any:
-    from qa import index
-    from qa.retrieval import Searcher
-
-    embedder = _embedder(model)
+def _searcher(paths: qa_paths.Paths, model: str | None) -> Searcher:
+    engine = _engine(paths, model)
     reporter = ClickReporter()
     try:
-        store, _ = index.open_current(paths, embedder, reporter)
-        store.load()  # now, so that later builds cannot remove what the answers need
+        store, _ = engine.open(reporter)
     finally:
         reporter.finish()
-    return Searcher(store, embedder)
-
-
-def answer_json(answer: Answer) -> dict[str, Any]:
-    """The JSON object `qa ask --json` prints for one question."""
-    return {
-        "question": answer.question,
-        "answered": answer.answered,
-        "mode": answer.mode,
-        "confidence": answer.confidence,
-        "unknown": list(answer.unknown),
-        "reason": answer.reason,
-        "passages": [
-            {
-                "rank": hit.rank,
-                "passage_id": hit.passage.id,
-                "doc_id": hit.passage.doc_id,
-                "title": hit.passage.title,
-                "citation": hit.passage.citation,
-                "score": hit.score,
-                "start": hit.passage.start,
-                "end": hit.passage.end,
-                "text": hit.passage.text,
-                "highlight": list(hit.highlight) if hit.highlight else None,
-            }
-            for hit in answer.hits
-        ],
-    }
-
-
-def render_answer(answer: Answer) -> str:
-    """The plain-text answer: cited passages with the answering sentence emphasised."""
-    color = sys.stdout.isatty()
-    width = min(shutil.get_terminal_size((100, 24)).columns, 100)
-    lines: list[str] = []
-    if not answer.hits:
-        return "No passages matched: no indexed passage shares a word with the question."
-    if not answer.answered:
-        why = f" ({answer.reason})" if answer.reason else ""
-        lines.append(click.style(f"No confident answer in the corpus{why}. Nearest passages:", fg="yellow", bold=True))
-    for hit in answer.hits:
-        header = f"{hit.rank}. {answer.citation(hit)}  [{hit.score:.3f}]"
-        lines.append(click.style(header, bold=True) if color else header)
-        lines.extend(_wrap_with_highlight(hit, width, color, dim=not answer.answered))
-        lines.append("")
-    return "\n".join(lines).rstrip("\n")
-
-
-def _wrap_with_highlight(hit: Hit, width: int, color: bool, dim: bool) -> list[str]:
-    text = hit.passage.text
-    start, end = hit.highlight or (0, 0)
-    marker_open, marker_close = ("\x01", "\x02") if color else ("**", "**")
-    marked = text[:start] + marker_open + text[start:end] + marker_close + text[end:] if end > start else text
-    lines = textwrap.wrap(" ".join(marked.split()), width=width - 3, initial_indent="   ", subsequent_indent="   ")
-    if not color:
-        return lines
-    styled: list[str] = []
-    emphasis = False
-    for line in lines:
-        out = ""
-        for piece in _MARKERS.split(line):
-            if piece == "\x01":
-                emphasis = True
-            elif piece == "\x02":
-                emphasis = False
-            elif piece:
-                out += click.style(piece, bold=emphasis, fg="yellow" if emphasis else None, dim=dim and not emphasis)
-        styled.append(out)
-    return styled
+    return engine.searcher(store)
 
 
 @main.command()
@@ -424,9 +335,9 @@ def eval_command(
             data = data | {"comparison": asdict(comparison)}
         click.echo(json.dumps(data, ensure_ascii=False))
         return
-    click.echo(_render_eval(data))
+    click.echo(rendering.render_eval(data))
     if comparison is not None:
-        click.echo(_render_comparison(comparison))
+        click.echo(rendering.render_comparison(comparison))
 
 
 def _eval_gold(
@@ -453,13 +364,12 @@ def _eval_beir(
     import datetime as dt
 
     from qa import beir
-    from qa.retrieval import Searcher
 
     benchmark = beir.load(folder, split)
-    embedder = _embedder(model)
+    engine = _engine(paths, model)
     reporter = ClickReporter()
     try:
-        searcher = Searcher(beir.open_index(paths.index, benchmark, embedder, reporter), embedder)
+        searcher = engine.searcher(beir.open_index(paths.index, benchmark, engine.embedder, reporter))
         vectors = beir.embed_queries(searcher, benchmark) if any(mode != "lexical" for mode in modes) else None
         results = {
             mode: beir.measure(
@@ -478,35 +388,6 @@ def _eval_beir(
         "modes": results,
     }
     return data, f"beir-{benchmark.name}-{split}"
-
-
-def _render_eval(data: dict[str, Any]) -> str:
-    from qa import evaluation
-
-    if "beir" in data:
-        lines = [f"BEIR {data['beir']} ({data['split']}: {data['queries']} queries, {data['documents']} documents)"]
-        lines += [f"{row[0]:8} " + " ".join(f"{cell:>10}" for cell in row[1:]) for row in evaluation.beir_table(data)]
-        return "\n".join(lines)
-    first = next(iter(data["modes"].values()))
-    lines = [
-        f"gold {data['gold']}: {first['answerable']} answerable, {first['unanswerable']} unanswerable; k = {data['k']}"
-    ]
-    lines += [f"{row[0]:8} " + " ".join(f"{cell:>9}" for cell in row[1:]) for row in evaluation.metric_table(data)]
-    for mode, values in data["modes"].items():
-        if values["failures"]:
-            lines.append(f"\nnot in the top {data['k']} ({mode}):")
-            for failure in values["failures"]:
-                expected = " / ".join(failure["expected"])
-                lines.append(
-                    f"  - {failure['question']}\n    expected: {expected}\n    first:    {failure['top_citation']}"
-                )
-    return "\n".join(lines)
-
-
-def _render_comparison(comparison: Any) -> str:
-    lines = [f"\ncompared with the run of {comparison.previous_at}:"]
-    lines += [f"{'  ' * (depth + 1)}{text}" for depth, text in comparison.outline()]
-    return "\n".join(lines)
 
 
 @main.command()
@@ -534,57 +415,16 @@ def bench(
         note=lambda message: click.echo(f"qa: bench: {message}", err=True),
         work=Path(index_dir) if index_dir else None,
     )
-    click.echo(json.dumps(report.as_json(), ensure_ascii=False) if as_json else render_bench(report))
+    click.echo(json.dumps(report.as_json(), ensure_ascii=False) if as_json else rendering.render_bench(report))
 
 
-def render_bench(report: Any) -> str:
-    """The benchmark as a plain-text table."""
-    machine = report.machine
-    bare = f"{report.bare_query_p50_ms:.1f}"
-    build = (f"{report.build_passages_per_s:.1f}", f"{report.bare_encode_passages_per_s:.1f}")
-    rows = [
-        ("build, passages/s", *build, report.build_ratio, ">= 0.9"),
-        ("no-op qa index, s", f"{report.noop_index_s:.2f}", "", None, ""),
-    ]
-    rows += [
-        (f"warm ask {mode.mode} p50/p95, ms", f"{mode.p50_ms:.1f} / {mode.p95_ms:.1f}", bare, mode.ratio, "<= 1.5")
-        for mode in report.modes
-    ]
-    peak = f"{report.peak_rss_mb:.0f} / {report.peak_children_rss_mb:.0f}"
-    rows += [
-        ("cold qa ask, s", f"{report.cold_ask_s:.2f}", f"{report.bare_cold_s:.2f}", report.cold_ratio, "<= 1.3"),
-        ("qa status, s", f"{report.status_s:.2f}", "", None, "<= 0.5 s"),
-        ("peak RSS bench / children, MB", peak, "", None, ""),
-    ]
-    lines = [
-        f"machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gb']} GiB, "
-        f"Python {machine['python']}, {machine['system']}; corpus of {report.passages} passages",
-        "",
-        f"{'figure':34}{'qa':>16}{'bare':>10}{'ratio':>8}  target",
-    ]
-    lines += [
-        f"{name:34}{value:>16}{bare:>10}{'' if ratio is None else f'{ratio:.2f}':>8}  {target}"
-        for name, value, bare, ratio, target in rows
-    ]
-    if report.scale:
-        lines += [
-            "",
-            f"{'passages':>10}{'build s':>9}{'p50 ms':>8}{'recall@10':>10}{'index MB':>10}{'RSS MB':>8}"
-            f"{'BM25 build s':>13}{'BM25 p50 ms':>12}  vector index",
-        ]
-        lines += [
-            f"{point.passages:>10,}{point.build_s:>9.1f}{point.query_p50_ms:>8.2f}{point.recall_at_10:>10.3f}"
-            f"{point.index_mb:>10.1f}{point.rss_mb:>8.0f}{point.lexical_build_s:>13.1f}{point.lexical_p50_ms:>12.1f}  "
-            + ", ".join(f"{key}={value}" for key, value in point.vector_index.items())
-            for point in report.scale
-        ]
-    return "\n".join(lines)
+def run(argv: list[str] | None = None, make_embedder: EmbedderFactory | None = None) -> int:
+    """Run the CLI; every QAError or usage error becomes one line on stderr and exit code 2.
 
-
-def run(argv: list[str] | None = None) -> int:
-    """Run the CLI; every QAError or usage error becomes one line on stderr and exit code 2."""
+    `make_embedder` makes the embedder for the --model option (default: the bundled model's runtime).
+    """
     try:
-        code = main.main(args=argv, prog_name="qa", standalone_mode=False)
+        code = main.main(args=argv, prog_name="qa", standalone_mode=False, obj=make_embedder)
     except QAError as error:
         click.echo(f"qa: error: {error}", err=True)
         return EXIT_USAGE

@@ -141,6 +141,10 @@ class SentenceTransformerEmbedder:
                 "pass --model with a local sentence-transformers folder"
             ) from error
 
+    def load(self) -> None:
+        """Load the model now and take the slow first forward pass, so the first question is as fast as the next."""
+        self.embed(["warm up"])
+
     @property
     def dimension(self) -> int:
         """Length of each vector."""

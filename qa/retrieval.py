@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -48,6 +49,21 @@ class Hit:
     lexical: float | None
     highlight: tuple[int, int] | None
 
+    def as_json(self) -> dict[str, Any]:
+        """The hit as one entry of an answer's `passages`."""
+        return {
+            "rank": self.rank,
+            "passage_id": self.passage.id,
+            "doc_id": self.passage.doc_id,
+            "title": self.passage.title,
+            "citation": self.passage.citation,
+            "score": self.score,
+            "start": self.passage.start,
+            "end": self.passage.end,
+            "text": self.passage.text,
+            "highlight": list(self.highlight) if self.highlight else None,
+        }
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -73,6 +89,18 @@ class Answer:
             other.passage.title == passage.title and other.passage.doc_id != passage.doc_id for other in self.hits
         )
         return f"{passage.citation} ({passage.doc_id})" if shared else passage.citation
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSON object `qa ask --json` prints for this answer."""
+        return {
+            "question": self.question,
+            "answered": self.answered,
+            "mode": self.mode,
+            "confidence": self.confidence,
+            "unknown": list(self.unknown),
+            "reason": self.reason,
+            "passages": [hit.as_json() for hit in self.hits],
+        }
 
 
 @dataclass(frozen=True)

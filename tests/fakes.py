@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from qa.embedding import Embedder
 
 _WORD = re.compile(r"\w+")
 
@@ -58,3 +60,8 @@ class SlowEmbedder(FakeEmbedder):
             stream.write(f"{len(texts)}\n")
         time.sleep(self.seconds)
         return super().embed(texts)
+
+
+def given(embedder: Embedder) -> Callable[[str | None], Embedder]:
+    """An embedder factory that always returns `embedder`: the seam through which tests hand the engine a fake."""
+    return lambda model: embedder

@@ -25,13 +25,13 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Input, ListView, Static
 
+from qa.engine import EmbedderFactory, Engine
 from qa.errors import CorpusError, IndexCorruptError, InputError, ModelError, QAError
 from qa.progress import SilentReporter
-from qa.retrieval import DEFAULT_MODE, MODES, Mode, clean_question
+from qa.retrieval import DEFAULT_MODE, MODES, Mode, Settings, clean_question
 from qa.tui import records
 from qa.tui.buildbar import BuildBar
 from qa.tui.editor import editor_command
-from qa.tui.engine import Engine
 from qa.tui.error import ErrorScreen
 from qa.tui.help import HelpScreen
 from qa.tui.history import HistoryScreen
@@ -59,7 +59,6 @@ if TYPE_CHECKING:
     from textual.screen import Screen
 
     from qa.documents import Document
-    from qa.embedding import Embedder
     from qa.index import BuildResult, Store
     from qa.paths import Paths
     from qa.retrieval import Answer, Hit
@@ -204,7 +203,7 @@ class QAApp(App[None]):
     def run_question(self, serial: int, store: Store, question: str, mode: Mode) -> None:
         """Answer one question."""
         try:
-            answer = self.engine.ask(store, question, mode)
+            answer = self.engine.ask(store, question, Settings(mode=mode))
         except Exception as error:
             self.post_message(WorkFailed("ask", error, serial))
             return
@@ -606,6 +605,6 @@ class QAApp(App[None]):
         yield SystemCommand("Question history", "Ask an earlier question again", self.action_history)
 
 
-def create_app(paths: Paths, model: str | None = None, embedder: Embedder | None = None) -> QAApp:
-    """The app for the CLI and the tests: `embedder` replaces the model named by `model` (tests pass a fake)."""
-    return QAApp(paths, Engine(paths, model, embedder))
+def create_app(paths: Paths, model: str | None = None, make_embedder: EmbedderFactory | None = None) -> QAApp:
+    """The app for the CLI and the tests: `make_embedder` makes the embedder for `model` (tests pass fakes)."""
+    return QAApp(paths, Engine(paths, model, make_embedder))

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from qa import cli
+from qa.embedding import Embedder
+from qa.engine import EmbedderFactory
 from qa.paths import Paths
 from tests.conftest import REPO
 from tests.fakes import FakeEmbedder
@@ -71,21 +73,28 @@ def where(paths: Paths) -> list[str]:
     return ["--corpus", str(paths.corpus), "--index", str(paths.index)]
 
 
-@pytest.fixture
-def fake_cli(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI builds indexes with the fake embedder, named after --model when one is given."""
-    monkeypatch.setattr(cli, "_embedder", lambda model: FakeEmbedder(name=model or "fake-hash-64"))
+def fake_embedder_for(model: str | None) -> Embedder:
+    """The CLI's embedder in tests: the fake embedder, named after --model when one is given."""
+    return FakeEmbedder(name=model or "fake-hash-64")
 
 
 @pytest.fixture
-def qa(fake_cli: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    """Run the CLI in-process with the fake embedder; `stdin=` feeds standard input."""
+def make_embedder() -> EmbedderFactory:
+    """The embedder factory the in-process CLI runs with (a module may override this fixture)."""
+    return fake_embedder_for
+
+
+@pytest.fixture
+def qa(
+    make_embedder: EmbedderFactory, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., Result]:
+    """Run the CLI in-process with the `make_embedder` fixture's embedders; `stdin=` feeds standard input."""
 
     def run(*args: str, stdin: str | None = None) -> Result:
         capsys.readouterr()
         if stdin is not None:
             monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-        code = cli.run(list(args))
+        code = cli.run(list(args), make_embedder)
         captured = capsys.readouterr()
         return Result(code, captured.out, captured.err)
 

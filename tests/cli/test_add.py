@@ -15,7 +15,7 @@ import yaml
 from qa import adding, cli, manifest
 from qa.index import Store
 from qa.paths import Paths
-from tests.cli.conftest import where
+from tests.cli.conftest import fake_embedder_for, where
 from tests.corpora import HTML, topic_paragraph
 
 NOTES = "Field notes on the wetland survey.\n\n" + topic_paragraph("wetland survey", 1) + "\n"
@@ -90,12 +90,12 @@ def indexed(paths: Paths) -> list[str]:
 
 
 def test_add_file_copies_it_and_updates_the_index(
-    essay_paths: Paths, tmp_path: Path, fake_cli: None, capsys: pytest.CaptureFixture[str]
+    essay_paths: Paths, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = tmp_path / "elsewhere" / "tides.md"
     source.parent.mkdir()
     source.write_text("# Tides\n\n" + topic_paragraph("spring tides", 1) + "\n", encoding="utf-8")
-    assert cli.run(qa_add(essay_paths, str(source))) == 0
+    assert cli.run(qa_add(essay_paths, str(source)), fake_embedder_for) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"added     tides.md  <- {source}"
     assert out[1].startswith("indexed 2 documents, ")
@@ -104,25 +104,25 @@ def test_add_file_copies_it_and_updates_the_index(
 
 
 def test_adding_the_same_file_again_changes_nothing(
-    essay_paths: Paths, tmp_path: Path, fake_cli: None, capsys: pytest.CaptureFixture[str]
+    essay_paths: Paths, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = tmp_path / "notes.txt"
     source.write_text(NOTES, encoding="utf-8")
-    assert cli.run(qa_add(essay_paths, str(source))) == 0
+    assert cli.run(qa_add(essay_paths, str(source)), fake_embedder_for) == 0
     generation = manifest.read(essay_paths.index).generation
     capsys.readouterr()
-    assert cli.run(qa_add(essay_paths, str(source))) == 0
+    assert cli.run(qa_add(essay_paths, str(source)), fake_embedder_for) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"unchanged notes.txt  <- {source}"
     assert out[1].startswith("index is up to date: 2 documents")
     assert manifest.read(essay_paths.index).generation == generation
 
 
-def test_add_creates_a_missing_corpus_folder(tmp_path: Path, fake_cli: None) -> None:
+def test_add_creates_a_missing_corpus_folder(tmp_path: Path) -> None:
     paths = Paths(corpus=tmp_path / "new" / "corpus", index=tmp_path / "new" / "index")
     source = tmp_path / "notes.txt"
     source.write_text(NOTES, encoding="utf-8")
-    assert cli.run(qa_add(paths, str(source))) == 0
+    assert cli.run(qa_add(paths, str(source)), fake_embedder_for) == 0
     assert contents(paths.corpus) == {"notes.txt": NOTES.encode()}
     assert indexed(paths) == ["notes.txt"]
 
@@ -141,7 +141,7 @@ def test_add_creates_a_missing_corpus_folder(tmp_path: Path, fake_cli: None) -> 
     ids=["missing", "folder", "unsupported", "hidden", "name-taken", "binary", "empty"],
 )
 def test_bad_files_are_refused_and_nothing_is_written(
-    essay_paths: Paths, tmp_path: Path, fake_cli: None, capsys: pytest.CaptureFixture[str], make: object, message: str
+    essay_paths: Paths, tmp_path: Path, capsys: pytest.CaptureFixture[str], make: object, message: str
 ) -> None:
     folder = tmp_path / "outside"
     folder.mkdir()
@@ -153,7 +153,7 @@ def test_bad_files_are_refused_and_nothing_is_written(
     good.write_text(NOTES)
     before = contents(essay_paths.corpus)
     bad = make(folder)  # type: ignore[operator]
-    assert cli.run(qa_add(essay_paths, str(good), str(bad))) == 2
+    assert cli.run(qa_add(essay_paths, str(good), str(bad)), fake_embedder_for) == 2
     err = capsys.readouterr().err
     assert err.startswith("qa: error: ")
     assert message in err
@@ -163,10 +163,10 @@ def test_bad_files_are_refused_and_nothing_is_written(
 
 
 def test_add_url_saves_markdown_with_front_matter(
-    essay_paths: Paths, server: str, fake_cli: None, capsys: pytest.CaptureFixture[str]
+    essay_paths: Paths, server: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = f"{server}/harbour"
-    assert cli.run(qa_add(essay_paths, url)) == 0
+    assert cli.run(qa_add(essay_paths, url), fake_embedder_for) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"added     harbour-automation.md  <- {url}"
     assert out[1].startswith("indexed 2 documents")
@@ -187,22 +187,20 @@ def test_add_url_saves_markdown_with_front_matter(
         store.close()
 
 
-def test_same_url_again_refreshes_its_file_and_another_url_gets_a_new_name(
-    essay_paths: Paths, server: str, fake_cli: None
-) -> None:
-    assert cli.run(qa_add(essay_paths, f"{server}/harbour")) == 0
+def test_same_url_again_refreshes_its_file_and_another_url_gets_a_new_name(essay_paths: Paths, server: str) -> None:
+    assert cli.run(qa_add(essay_paths, f"{server}/harbour"), fake_embedder_for) == 0
     first = (essay_paths.corpus / "harbour-automation.md").read_bytes()
-    assert cli.run(qa_add(essay_paths, f"{server}/harbour")) == 0
+    assert cli.run(qa_add(essay_paths, f"{server}/harbour"), fake_embedder_for) == 0
     assert (essay_paths.corpus / "harbour-automation.md").read_bytes() == first
-    assert cli.run(qa_add(essay_paths, f"{server}/mirror/harbour")) == 0
+    assert cli.run(qa_add(essay_paths, f"{server}/mirror/harbour"), fake_embedder_for) == 0
     meta, body = front_matter(essay_paths.corpus / "harbour-automation-2.md")
     assert meta["source_url"] == f"{server}/mirror/harbour"
     assert "western terminal" in body
     assert indexed(essay_paths) == ["harbour-automation-2.md", "harbour-automation.md", "no-winners-ai-race.md"]
 
 
-def test_add_plain_text_url(essay_paths: Paths, server: str, fake_cli: None) -> None:
-    assert cli.run(qa_add(essay_paths, f"{server}/notes.txt")) == 0
+def test_add_plain_text_url(essay_paths: Paths, server: str) -> None:
+    assert cli.run(qa_add(essay_paths, f"{server}/notes.txt"), fake_embedder_for) == 0
     meta, body = front_matter(essay_paths.corpus / "notes.md")
     assert meta["title"] == "notes"
     assert meta["source_url"] == f"{server}/notes.txt"
@@ -222,7 +220,6 @@ def test_add_plain_text_url(essay_paths: Paths, server: str, fake_cli: None) -> 
 def test_failed_fetch_is_a_clear_error_that_leaves_the_corpus_untouched(
     essay_paths: Paths,
     server: str,
-    fake_cli: None,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
     path: str,
@@ -231,7 +228,7 @@ def test_failed_fetch_is_a_clear_error_that_leaves_the_corpus_untouched(
     monkeypatch.setattr(adding, "MAX_BYTES", 5_000)
     before = contents(essay_paths.corpus)
     url = f"{server}{path}"
-    assert cli.run(qa_add(essay_paths, f"{server}/notes.txt", url)) == 2
+    assert cli.run(qa_add(essay_paths, f"{server}/notes.txt", url), fake_embedder_for) == 2
     err = capsys.readouterr().err
     assert err.startswith("qa: error: ")
     assert message.format(url=url) in err
@@ -241,11 +238,11 @@ def test_failed_fetch_is_a_clear_error_that_leaves_the_corpus_untouched(
 
 
 def test_connection_refused_is_a_clear_error(
-    essay_paths: Paths, closed_port: int, fake_cli: None, capsys: pytest.CaptureFixture[str]
+    essay_paths: Paths, closed_port: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = contents(essay_paths.corpus)
     url = f"http://127.0.0.1:{closed_port}/page"
-    assert cli.run(qa_add(essay_paths, url)) == 2
+    assert cli.run(qa_add(essay_paths, url), fake_embedder_for) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"qa: error: could not fetch {url}: ")
     assert "Connection refused" in err
@@ -253,8 +250,8 @@ def test_connection_refused_is_a_clear_error(
     assert contents(essay_paths.corpus) == before
 
 
-def test_other_url_schemes_are_refused(essay_paths: Paths, fake_cli: None, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.run(qa_add(essay_paths, "ftp://example.org/notes.txt")) == 2
+def test_other_url_schemes_are_refused(essay_paths: Paths, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.run(qa_add(essay_paths, "ftp://example.org/notes.txt"), fake_embedder_for) == 2
     assert "qa add fetches only http:// and https:// addresses" in capsys.readouterr().err
 
 

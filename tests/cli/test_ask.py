@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from qa.chunking import Passage
-from qa.cli import render_answer
 from qa.paths import Paths
+from qa.rendering import render_answer
 from qa.retrieval import Answer, Hit
 from tests.cli.conftest import where
 from tests.conftest import ESSAY

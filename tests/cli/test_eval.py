@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 
 from qa import beir, cli
+from qa.embedding import Embedder
+from qa.engine import EmbedderFactory
 from qa.paths import Paths
-from tests.cli.conftest import where
+from tests.cli.conftest import fake_embedder_for, where
 from tests.conftest import ESSAY, REPO, SCIFACT
-from tests.fakes import FakeEmbedder
+from tests.fakes import FakeEmbedder, given
 
 GOLD = REPO / "corpus" / "gold" / "essay.jsonl"
 
@@ -25,11 +27,10 @@ def gold_paths(essay_paths: Paths) -> Paths:
     return essay_paths
 
 
-def qa(*args: str) -> int:
-    return cli.run(list(args))
+def qa(*args: str, make_embedder: EmbedderFactory = fake_embedder_for) -> int:
+    return cli.run(list(args), make_embedder)
 
 
-@pytest.mark.usefixtures("fake_cli")
 def test_eval_json_reports_every_mode_on_the_default_gold_set(
     gold_paths: Paths, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -47,7 +48,6 @@ def test_eval_json_reports_every_mode_on_the_default_gold_set(
     assert json.loads((gold_paths.index / "manifest.json").read_text())["documents"].keys() == {ESSAY.name}
 
 
-@pytest.mark.usefixtures("fake_cli")
 def test_eval_table_report_and_compare(gold_paths: Paths, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report = tmp_path / "report.md"
     assert qa("eval", *where(gold_paths), "--mode", "lexical", "--report", str(report)) == 0
@@ -63,7 +63,6 @@ def test_eval_table_report_and_compare(gold_paths: Paths, tmp_path: Path, capsys
     assert len(list(gold_paths.runs.glob("essay-*.json"))) == 2
 
 
-@pytest.mark.usefixtures("fake_cli")
 def test_eval_any_gold_file(essay_paths: Paths, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     gold = tmp_path / "mine.jsonl"
     rows = [
@@ -78,7 +77,6 @@ def test_eval_any_gold_file(essay_paths: Paths, tmp_path: Path, capsys: pytest.C
     assert data["modes"]["lexical"]["hit_at"]["hit@3"] == 1.0
 
 
-@pytest.mark.usefixtures("fake_cli")
 def test_eval_warns_when_gold_documents_are_not_indexed(
     essay_paths: Paths, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -98,7 +96,6 @@ def test_eval_warns_when_gold_documents_are_not_indexed(
     assert "not in the index" not in capsys.readouterr().err
 
 
-@pytest.mark.usefixtures("fake_cli")
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -139,7 +136,6 @@ def scifact_slice(folder: Path, documents: int = 200, queries: int = 40) -> Path
     return folder
 
 
-@pytest.mark.usefixtures("fake_cli")
 def test_eval_beir_slice_lexical(paths: Paths, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = scifact_slice(tmp_path / "scifact-slice")
     assert qa("eval", *where(paths), "--beir", str(folder), "--mode", "lexical", "--json") == 0
@@ -158,14 +154,18 @@ def test_eval_beir_slice_lexical(paths: Paths, tmp_path: Path, capsys: pytest.Ca
 
 
 def test_eval_beir_all_modes_embeds_the_queries_once(
-    paths: Paths, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    paths: Paths, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = scifact_slice(tmp_path / "scifact-slice")
     embedder = FakeEmbedder()
-    monkeypatch.setattr(cli, "_embedder", lambda model: embedder)
-    assert qa("eval", *where(paths), "--beir", str(folder), "--mode", "lexical", "--json") == 0  # builds the cache
+    assert (
+        qa("eval", *where(paths), "--beir", str(folder), "--mode", "lexical", "--json", make_embedder=given(embedder))
+        == 0
+    )  # builds the cache
     embedder.calls.clear()
-    assert qa("eval", *where(paths), "--beir", str(folder), "--mode", "all", "--json") == 0
+    assert (
+        qa("eval", *where(paths), "--beir", str(folder), "--mode", "all", "--json", make_embedder=given(embedder)) == 0
+    )
     assert set(json.loads(capsys.readouterr().out.splitlines()[-1])["modes"]) == {"hybrid", "dense", "lexical"}
     assert embedder.calls == [40], "one batch of the 40 queries serves both modes that need vectors"
 
@@ -187,12 +187,13 @@ def test_eval_beir_slice_dense_with_the_real_model(
     paths: Paths,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-    real_embedder: object,
-    monkeypatch: pytest.MonkeyPatch,
+    real_embedder: Embedder,
 ) -> None:
-    monkeypatch.setattr(cli, "_embedder", lambda model: real_embedder)
     folder = scifact_slice(tmp_path / "scifact-slice")
-    assert qa("eval", *where(paths), "--beir", str(folder), "--mode", "all", "--json") == 0
+    assert (
+        qa("eval", *where(paths), "--beir", str(folder), "--mode", "all", "--json", make_embedder=given(real_embedder))
+        == 0
+    )
     modes = json.loads(capsys.readouterr().out)["modes"]
     assert modes["dense"]["ndcg@10"] > 0.6
     assert modes["hybrid"]["ndcg@10"] >= modes["dense"]["ndcg@10"] - 0.05

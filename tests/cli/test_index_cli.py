@@ -8,6 +8,7 @@ import pytest
 
 from qa import cli, index, manifest
 from qa.embedding import DEFAULT_MODEL
+from qa.engine import EmbedderFactory
 from qa.paths import Paths
 from qa.progress import SilentReporter
 from tests.cli.conftest import command_modules, where
@@ -16,16 +17,19 @@ from tests.fakes import FakeEmbedder
 
 
 @pytest.fixture
-def embedders(monkeypatch: pytest.MonkeyPatch) -> list[FakeEmbedder]:
-    """Every embedder the CLI makes: fakes, so tests stay fast."""
-    made: list[FakeEmbedder] = []
+def embedders() -> list[FakeEmbedder]:
+    """Every embedder the CLI makes (through `collecting`): fakes, so tests stay fast."""
+    return []
+
+
+def collecting(made: list[FakeEmbedder]) -> EmbedderFactory:
+    """An embedder factory that makes a new fake per command and remembers it in `made`."""
 
     def make(model: str | None) -> FakeEmbedder:
         made.append(FakeEmbedder())
         return made[-1]
 
-    monkeypatch.setattr(cli, "_embedder", make)
-    return made
+    return make
 
 
 def qa_index(paths: Paths, *args: str) -> list[str]:
@@ -39,12 +43,12 @@ def state(paths: Paths) -> tuple[bytes, list[str]]:
 
 
 def test_index_then_noop(essay_paths: Paths, embedders: list[FakeEmbedder], capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.run(qa_index(essay_paths)) == 0
+    assert cli.run(qa_index(essay_paths), collecting(embedders)) == 0
     out = capsys.readouterr().out
     passages = manifest.read(essay_paths.index).passages
     assert out.startswith(f"indexed 1 document, {passages} passages in ")
     assert out.rstrip().endswith(f"({passages} embedded; 1 added, 0 changed, 0 removed)")
-    assert cli.run(qa_index(essay_paths)) == 0
+    assert cli.run(qa_index(essay_paths), collecting(embedders)) == 0
     assert capsys.readouterr().out.startswith(f"index is up to date: 1 document, {passages} passages (")
     assert embedders[1].calls == []
 
@@ -52,9 +56,9 @@ def test_index_then_noop(essay_paths: Paths, embedders: list[FakeEmbedder], caps
 def test_index_reports_what_changed(
     essay_paths: Paths, embedders: list[FakeEmbedder], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert cli.run(qa_index(essay_paths)) == 0
+    assert cli.run(qa_index(essay_paths), collecting(embedders)) == 0
     write_doc(essay_paths.corpus, "tides.md", "spring tides")
-    assert cli.run(qa_index(essay_paths)) == 0
+    assert cli.run(qa_index(essay_paths), collecting(embedders)) == 0
     out = capsys.readouterr().out.splitlines()[-1]
     assert out.startswith("indexed 2 documents, ")
     assert out.endswith(f"({embedders[1].calls[0]} embedded; 1 added, 0 changed, 0 removed)")
@@ -63,7 +67,7 @@ def test_index_reports_what_changed(
 def test_dry_run_before_the_first_build_counts_every_passage(
     essay_paths: Paths, embedders: list[FakeEmbedder], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert cli.run(qa_index(essay_paths, "--dry-run")) == 0
+    assert cli.run(qa_index(essay_paths, "--dry-run"), collecting(embedders)) == 0
     out = capsys.readouterr().out.splitlines()
     assert not essay_paths.index.exists()
     assert embedders == []
@@ -86,7 +90,7 @@ def test_dry_run_lists_changes_without_touching_the_index(
     (corpus / "orchard.txt").unlink()
     write_doc(corpus, "harbour/cranes.md", "harbour cranes", paragraphs=2)
     before = state(essay_paths)
-    assert cli.run(qa_index(essay_paths, "--dry-run")) == 0
+    assert cli.run(qa_index(essay_paths, "--dry-run"), collecting(embedders)) == 0
     out = capsys.readouterr().out.splitlines()
     assert state(essay_paths) == before
     assert embedders == []
@@ -105,11 +109,11 @@ def test_dry_run_full_counts_everything(
 ) -> None:
     built = index.build(essay_paths, FakeEmbedder(), SilentReporter())
     before = state(essay_paths)
-    assert cli.run(qa_index(essay_paths, "--dry-run")) == 0
+    assert cli.run(qa_index(essay_paths, "--dry-run"), collecting(embedders)) == 0
     assert (
         capsys.readouterr().out.splitlines()[-1] == "0 to add, 0 changed, 0 to remove, 1 unchanged; 0 passages to embed"
     )
-    assert cli.run(qa_index(essay_paths, "--dry-run", "--full")) == 0
+    assert cli.run(qa_index(essay_paths, "--dry-run", "--full"), collecting(embedders)) == 0
     assert capsys.readouterr().out.splitlines()[-1].endswith(f"; {built.passages} passages to embed")
     assert state(essay_paths) == before
 
@@ -117,9 +121,9 @@ def test_dry_run_full_counts_everything(
 def test_full_rebuilds_everything(
     essay_paths: Paths, embedders: list[FakeEmbedder], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert cli.run(qa_index(essay_paths)) == 0
+    assert cli.run(qa_index(essay_paths), collecting(embedders)) == 0
     generation = manifest.read(essay_paths.index).generation
-    assert cli.run(qa_index(essay_paths, "--full")) == 0
+    assert cli.run(qa_index(essay_paths, "--full"), collecting(embedders)) == 0
     passages = manifest.read(essay_paths.index).passages
     assert capsys.readouterr().out.splitlines()[-1].endswith(f"({passages} embedded; 1 added, 0 changed, 0 removed)")
     assert manifest.read(essay_paths.index).generation != generation
@@ -133,7 +137,7 @@ def test_unusable_corpus_is_a_one_line_error(
         paths.corpus.rmdir()
     elif problem == "unsupported-only":
         (paths.corpus / "notes.docx").write_bytes(b"PK")
-    assert cli.run(qa_index(paths)) == 2
+    assert cli.run(qa_index(paths), collecting(embedders)) == 2
     err = capsys.readouterr().err
     assert err.startswith("qa: error: corpus ")
     assert err.count("\n") == 1

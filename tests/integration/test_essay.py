@@ -19,6 +19,7 @@ from qa.index import Store
 from qa.paths import Paths
 from qa.retrieval import Answer, Searcher, Settings
 from tests.conftest import ESSAY, REPO
+from tests.fakes import given
 
 pytestmark = pytest.mark.model
 
@@ -64,12 +65,10 @@ def test_off_topic_question_is_not_answered(searcher: Searcher) -> None:
 
 
 @pytest.fixture
-def qa(real_embedder: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> Any:
-    monkeypatch.setattr(cli, "_embedder", lambda model: real_embedder)
-
+def qa(real_embedder: SentenceTransformerEmbedder, capsys: Any) -> Any:
     def run(*args: str) -> tuple[int, str, str]:
         capsys.readouterr()
-        code = cli.run(list(args))
+        code = cli.run(list(args), given(real_embedder))
         captured = capsys.readouterr()
         return code, captured.out, captured.err
 

@@ -28,7 +28,7 @@ from qa.tui.results import ResultItem, ResultList
 from qa.tui.source import SourceScreen
 from qa.tui.status import StatusLine
 from tests.conftest import ESSAY
-from tests.fakes import FakeEmbedder
+from tests.fakes import FakeEmbedder, given
 from tests.tui.conftest import FOOLS_ERRAND, SIZE, GatedEmbedder, ask, settle
 
 
@@ -46,7 +46,7 @@ def results(app: QAApp) -> ResultList:
 
 
 async def test_opens_at_once_and_builds_a_missing_index(essay_paths: Paths) -> None:
-    app = create_app(essay_paths, embedder=FakeEmbedder())
+    app = create_app(essay_paths, make_embedder=given(FakeEmbedder()))
     async with app.run_test(size=SIZE) as pilot:
         assert app.query_one("#question").has_focus
         await settle(pilot)
@@ -60,7 +60,7 @@ async def test_opens_at_once_and_builds_a_missing_index(essay_paths: Paths) -> N
 
 
 async def test_asking_shows_cited_passages_with_a_highlighted_sentence(built_paths: Paths) -> None:
-    app = create_app(built_paths, embedder=FakeEmbedder())
+    app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await ask(pilot, FOOLS_ERRAND)
@@ -84,7 +84,7 @@ async def test_asking_shows_cited_passages_with_a_highlighted_sentence(built_pat
 
 async def test_a_question_typed_before_the_index_is_ready_is_answered_when_it_is(essay_paths: Paths) -> None:
     embedder = GatedEmbedder()
-    app = create_app(essay_paths, embedder=embedder)
+    app = create_app(essay_paths, make_embedder=given(embedder))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press(*FOOLS_ERRAND, "enter")
         await pilot.pause()
@@ -96,7 +96,7 @@ async def test_a_question_typed_before_the_index_is_ready_is_answered_when_it_is
 
 
 async def test_moving_opening_the_source_and_escaping_back_keeps_the_selection(built_paths: Paths) -> None:
-    app = create_app(built_paths, embedder=FakeEmbedder())
+    app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await ask(pilot, "Who is Alvin Wang Graylin?")
@@ -129,7 +129,7 @@ async def test_moving_opening_the_source_and_escaping_back_keeps_the_selection(b
 
 
 async def test_source_of_a_late_passage_is_scrolled_to_it(built_paths: Paths) -> None:
-    app = create_app(built_paths, embedder=FakeEmbedder())
+    app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await ask(pilot, "Graylin technology executive and investor HTC")
@@ -151,7 +151,7 @@ async def test_source_of_a_late_passage_is_scrolled_to_it(built_paths: Paths) ->
 async def test_rebuild_runs_in_the_background_and_refreshes_the_results(built_paths: Paths) -> None:
     embedder = GatedEmbedder()
     embedder.gate.set()
-    app = create_app(built_paths, embedder=embedder)
+    app = create_app(built_paths, make_embedder=given(embedder))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await ask(pilot, "Which tennis player won Wimbledon?")
@@ -185,7 +185,7 @@ async def test_rebuild_runs_in_the_background_and_refreshes_the_results(built_pa
 
 
 async def test_an_unanswerable_question_abstains_and_dims_the_nearest_passages(built_paths: Paths) -> None:
-    app = create_app(built_paths, embedder=FakeEmbedder())
+    app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await ask(pilot, "How do penguins keep their eggs warm?")
@@ -202,7 +202,7 @@ async def test_an_unanswerable_question_abstains_and_dims_the_nearest_passages(b
 
 async def test_a_missing_corpus_shows_the_fix_and_the_app_keeps_running(tmp_path: Path) -> None:
     paths = Paths(corpus=tmp_path / "nowhere", index=tmp_path / "index")
-    app = create_app(paths, embedder=FakeEmbedder())
+    app = create_app(paths, make_embedder=given(FakeEmbedder()))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         screen = app.screen
@@ -225,7 +225,7 @@ async def test_a_missing_corpus_shows_the_fix_and_the_app_keeps_running(tmp_path
 
 
 async def test_an_empty_corpus_offers_a_rebuild(paths: Paths) -> None:
-    app = create_app(paths, embedder=FakeEmbedder())
+    app = create_app(paths, make_embedder=given(FakeEmbedder()))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         screen = app.screen
@@ -239,7 +239,7 @@ async def test_an_empty_corpus_offers_a_rebuild(paths: Paths) -> None:
 
 async def test_a_corrupt_index_offers_a_rebuild_from_scratch(built_paths: Paths) -> None:
     (built_paths.index / "manifest.json").write_text("{not json", encoding="utf-8")
-    app = create_app(built_paths, embedder=FakeEmbedder())
+    app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         screen = app.screen
@@ -267,7 +267,7 @@ class BrokenModel(SentenceTransformerEmbedder):
 
 
 async def test_a_model_failure_explains_and_falls_back_to_keywords(built_paths: Paths) -> None:
-    app = create_app(built_paths, embedder=BrokenModel())
+    app = create_app(built_paths, make_embedder=given(BrokenModel()))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         screen = app.screen
@@ -288,7 +288,7 @@ async def test_an_unexpected_error_is_a_modal_not_a_traceback(built_paths: Paths
         def embed(self, texts: Any) -> Any:
             raise RuntimeError("boom")
 
-    app = create_app(built_paths, embedder=Exploding())
+    app = create_app(built_paths, make_embedder=given(Exploding()))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await ask(pilot, FOOLS_ERRAND)
@@ -299,7 +299,7 @@ async def test_an_unexpected_error_is_a_modal_not_a_traceback(built_paths: Paths
 
 
 async def test_an_empty_question_is_a_notification(built_paths: Paths) -> None:
-    app = create_app(built_paths, embedder=FakeEmbedder())
+    app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("space", "enter")
@@ -311,7 +311,7 @@ async def test_an_empty_question_is_a_notification(built_paths: Paths) -> None:
 
 
 async def test_mode_is_shown_and_switching_asks_again(built_paths: Paths) -> None:
-    app = create_app(built_paths, embedder=FakeEmbedder())
+    app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert "hybrid" in str(app.query_one("#mode", Static).render())
@@ -336,7 +336,7 @@ def answer_mode(app: QAApp) -> str:
 
 
 async def test_an_answer_to_an_older_question_is_dropped(built_paths: Paths) -> None:
-    app = create_app(built_paths, embedder=FakeEmbedder())
+    app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await ask(pilot, "Who is Alvin Wang Graylin?")
@@ -351,7 +351,7 @@ async def test_an_answer_to_an_older_question_is_dropped(built_paths: Paths) -> 
 
 
 async def test_marking_the_right_answer_grows_the_users_gold_set(built_paths: Paths) -> None:
-    app = create_app(built_paths, embedder=FakeEmbedder())
+    app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await ask(pilot, FOOLS_ERRAND)
@@ -371,7 +371,7 @@ async def test_marking_the_right_answer_grows_the_users_gold_set(built_paths: Pa
 
 
 async def test_marking_from_the_source_view_marks_that_passage(built_paths: Paths) -> None:
-    app = create_app(built_paths, embedder=FakeEmbedder())
+    app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await ask(pilot, FOOLS_ERRAND)
@@ -385,7 +385,7 @@ async def test_marking_from_the_source_view_marks_that_passage(built_paths: Path
 
 
 async def test_copy_puts_the_quote_and_citation_on_the_clipboard(built_paths: Paths) -> None:
-    app = create_app(built_paths, embedder=FakeEmbedder())
+    app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await ask(pilot, FOOLS_ERRAND)
@@ -405,7 +405,7 @@ async def test_edit_opens_the_editor_at_the_passage_line(built_paths: Paths, mon
     def no_suspend() -> Iterator[None]:
         yield
 
-    app = create_app(built_paths, embedder=FakeEmbedder())
+    app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
     monkeypatch.setattr(app, "suspend", no_suspend)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -422,7 +422,7 @@ async def test_edit_opens_the_editor_at_the_passage_line(built_paths: Paths, mon
 
 
 async def test_edit_without_a_terminal_to_hand_over_is_a_notification(built_paths: Paths) -> None:
-    app = create_app(built_paths, embedder=FakeEmbedder())
+    app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await ask(pilot, FOOLS_ERRAND)
@@ -433,11 +433,11 @@ async def test_edit_without_a_terminal_to_hand_over_is_a_notification(built_path
 
 
 async def test_history_lists_earlier_questions_and_asks_one_again(built_paths: Paths) -> None:
-    first = create_app(built_paths, embedder=FakeEmbedder())
+    first = create_app(built_paths, make_embedder=given(FakeEmbedder()))
     async with first.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await ask(pilot, "Who is Alvin Wang Graylin?")
-    app = create_app(built_paths, embedder=FakeEmbedder())
+    app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await ask(pilot, FOOLS_ERRAND)
@@ -467,7 +467,7 @@ async def test_history_lists_earlier_questions_and_asks_one_again(built_paths: P
 
 
 async def test_help_lists_the_keys(built_paths: Paths) -> None:
-    app = create_app(built_paths, embedder=FakeEmbedder())
+    app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("f1")
@@ -493,7 +493,7 @@ async def test_help_lists_the_keys(built_paths: Paths) -> None:
 
 
 async def test_passage_actions_are_disabled_without_a_selection(built_paths: Paths) -> None:
-    app = create_app(built_paths, embedder=FakeEmbedder())
+    app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert app.check_action("mark", ()) is None
@@ -508,7 +508,7 @@ async def test_passage_actions_are_disabled_without_a_selection(built_paths: Pat
 
 
 async def test_quit_from_the_keyboard(built_paths: Paths) -> None:
-    app = create_app(built_paths, embedder=FakeEmbedder())
+    app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("ctrl+q")
@@ -520,7 +520,7 @@ async def test_a_stale_index_is_updated_at_startup(built_paths: Paths) -> None:
     (built_paths.corpus / "extra.md").write_text(
         "# Extra\n\nA short note about chips and export rules.\n", encoding="utf-8"
     )
-    app = create_app(built_paths, embedder=FakeEmbedder())
+    app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert "2 documents" in status_text(app)
@@ -532,28 +532,21 @@ def test_build_index_pins_the_build_time(built_paths: Paths) -> None:
     assert json.loads((built_paths.index / "manifest.json").read_text())["built_at"].startswith("2025-01-21")
 
 
-class SlowModel(SentenceTransformerEmbedder):
+class SlowModel(FakeEmbedder):
     """A model that takes until the test says so to load, then embeds like the fake."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.fake = FakeEmbedder()
-        self.name = self.fake.name
         self.gate = threading.Event()
 
-    @property
-    def model(self) -> Any:
+    def load(self) -> None:
         if not self.gate.wait(timeout=30):
             raise TimeoutError("the test never let the model load")
-        return object()
-
-    def embed(self, texts: Any) -> Any:
-        return self.fake.embed(texts)
 
 
 async def test_a_question_asked_while_the_model_loads_is_answered_when_it_is_ready(built_paths: Paths) -> None:
     embedder = SlowModel()
-    app = create_app(built_paths, embedder=embedder)
+    app = create_app(built_paths, make_embedder=given(embedder))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert "loading" in status_text(app)
@@ -573,7 +566,7 @@ async def test_a_question_asked_while_the_model_loads_is_answered_when_it_is_rea
 async def test_a_report_arriving_while_the_app_shuts_down_is_dropped(
     built_paths: Paths, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app = create_app(built_paths, embedder=FakeEmbedder())
+    app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
 
     def report_after_unmount(bar: BuildBar) -> None:  # a build still reporting while the user quits
         app.post_message(BuildProgressed("embedding", 1, 2))

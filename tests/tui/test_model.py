@@ -11,13 +11,14 @@ from qa.paths import Paths
 from qa.tui.app import create_app
 from qa.tui.results import ResultList
 from qa.tui.source import SourceScreen
+from tests.fakes import given
 from tests.tui.conftest import FOOLS_ERRAND, SIZE, ask, settle
 
 pytestmark = pytest.mark.model
 
 
 async def test_fools_errand_walkthrough(essay_paths: Paths, real_embedder: Any) -> None:
-    app = create_app(essay_paths, embedder=real_embedder)
+    app = create_app(essay_paths, make_embedder=given(real_embedder))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)  # builds the missing index with the real model
         assert app.model_ready and app.store is not None
@@ -53,7 +54,7 @@ async def test_fools_errand_walkthrough(essay_paths: Paths, real_embedder: Any) 
 
 
 async def test_an_unanswerable_question_abstains_with_the_real_model(essay_paths: Paths, real_embedder: Any) -> None:
-    app = create_app(essay_paths, embedder=real_embedder)
+    app = create_app(essay_paths, make_embedder=given(real_embedder))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await ask(pilot, "How do penguins keep their eggs warm?")

@@ -15,21 +15,21 @@ from textual.message import Message
 
 from qa.chunking import Passage
 from qa.documents import Document
+from qa.engine import Engine, SerialEmbedder, SerialSpanEmbedder, serial
 from qa.errors import QAError
 from qa.paths import Paths
 from qa.progress import SilentReporter
-from qa.retrieval import Hit
+from qa.retrieval import Hit, Settings
 from qa.status import index_status
 from qa.tui import records
 from qa.tui.editor import editor_command
-from qa.tui.engine import Engine, SerialEmbedder, SerialSpanEmbedder, serial
 from qa.tui.messages import BuildProgressed, WorkWarned
 from qa.tui.reporter import MessageReporter
 from qa.tui.results import answer_sentence, passage_content, reflow, score_bar
 from qa.tui.source import location, passage_line, spaced, split_document
 from qa.tui.status import built_label, index_summary, model_label
 from tests.conftest import build_index
-from tests.fakes import FakeEmbedder
+from tests.fakes import FakeEmbedder, given
 from tests.tui.conftest import FOOLS_ERRAND
 
 
@@ -266,13 +266,13 @@ def test_serial_embedder_lets_one_thread_at_a_time_use_the_model() -> None:
 
 
 def test_engine_opens_builds_and_answers(essay_paths: Paths) -> None:
-    engine = Engine(essay_paths, embedder=FakeEmbedder())
+    engine = Engine(essay_paths, make_embedder=given(FakeEmbedder()))
     reporter = SilentReporter()
     status = engine.status(reporter)
     assert status.stale and not status.built
     store, result = engine.open(reporter, status)
     assert result is not None and result.passages == 22
-    answer = engine.ask(store, FOOLS_ERRAND, "hybrid")
+    answer = engine.ask(store, FOOLS_ERRAND, Settings(mode="hybrid"))
     assert answer.hits[0].passage.citation.endswith("¶3")
     assert engine.load_model() == 0.0
     store, rebuilt = engine.rebuild(reporter)

@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 
 from qa.paths import Paths
 from qa.tui.app import create_app
-from tests.fakes import FakeEmbedder
+from tests.fakes import FakeEmbedder, given
 from tests.tui.conftest import FOOLS_ERRAND, SIZE, settle, show_fixed_answer
 
 
@@ -24,7 +24,7 @@ async def _ask_fools_errand(pilot: Pilot[None]) -> None:
 
 
 def test_answer_with_cited_passages(snap_compare: Any, built_paths: Paths) -> None:
-    app = create_app(built_paths, embedder=FakeEmbedder())
+    app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
     assert snap_compare(app, terminal_size=SIZE, run_before=_ask_fools_errand)
 
 
@@ -33,7 +33,7 @@ def test_abstention_dims_the_nearest_passages(snap_compare: Any, built_paths: Pa
         await settle(pilot)
         await show_fixed_answer(pilot, "How do penguins keep their eggs warm?", answered=False)
 
-    app = create_app(built_paths, embedder=FakeEmbedder())
+    app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
@@ -43,12 +43,12 @@ def test_source_view_scrolled_to_the_passage(snap_compare: Any, built_paths: Pat
         await pilot.press("enter")
         await settle(pilot)
 
-    app = create_app(built_paths, embedder=FakeEmbedder())
+    app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
 def test_help_screen(snap_compare: Any, built_paths: Paths) -> None:
-    app = create_app(built_paths, embedder=FakeEmbedder())
+    app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
     assert snap_compare(app, terminal_size=SIZE, press=["f1"], run_before=settle)
 
 
@@ -67,11 +67,11 @@ def test_history_screen(snap_compare: Any, built_paths: Paths) -> None:
         encoding="utf-8",
     )
 
-    app = create_app(built_paths, embedder=FakeEmbedder())
+    app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
     assert snap_compare(app, terminal_size=SIZE, press=["ctrl+r"], run_before=settle)
 
 
 def test_missing_corpus_error(snap_compare: Any, tmp_path: Path) -> None:
     paths = Paths(corpus=Path("/nonexistent/qa-corpus"), index=tmp_path / "index")
-    app = create_app(paths, embedder=FakeEmbedder())
+    app = create_app(paths, make_embedder=given(FakeEmbedder()))
     assert snap_compare(app, terminal_size=SIZE, run_before=settle)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import bench, cli, index
+from qa import bench, cli, index, rendering
 from qa.bench import ModeLatency, Report, ScalePoint
 
 REQUIRED = {
@@ -122,7 +122,7 @@ def test_json_has_the_promised_keys_with_hybrid_query_figures() -> None:
 
 def test_table_shows_every_mode_and_the_scale_rows() -> None:
     point = ScalePoint(10_000, 0.5, 0.8, 0.97, 14.6, 120.0, {"kind": "ivf", "nprobe": 64}, 2.0, 1.5)
-    table = cli.render_bench(report((point,)))
+    table = rendering.render_bench(report((point,)))
     assert all(f"warm ask {mode} p50/p95" in table for mode in ("hybrid", "dense", "lexical"))
     assert "10,000" in table and "0.970" in table and "nprobe=64" in table
 

@@ -1,20 +1,20 @@
-"""The app's blocking work, run in worker threads: load the model, open or rebuild the index, answer questions.
+"""The one engine behind every interface: opens the index and its models, builds, answers and reports state.
 
-Every method here may block for seconds; the app calls them only from thread workers.
+Methods may block for seconds; the app calls them only from thread workers. Thread-safe.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
 from qa import index
-from qa.embedding import Embedder, Progress, SentenceTransformerEmbedder, Span, SpanEmbedder
-from qa.retrieval import Answer, Mode, Searcher, Settings
+from qa.embedding import Embedder, Progress, Span, SpanEmbedder
+from qa.retrieval import Answer, Searcher, Settings
 from qa.status import IndexStatus, index_status
 
 if TYPE_CHECKING:
@@ -22,8 +22,25 @@ if TYPE_CHECKING:
     from qa.paths import Paths
     from qa.progress import Reporter
 
-ANSWER_COUNT = 5
 DEFAULT_BATCH = 32
+
+EmbedderFactory = Callable[[str | None], Embedder]
+
+
+@runtime_checkable
+class Loadable(Protocol):
+    """An embedder whose weights load on demand: `load` loads them and takes the slow first forward pass."""
+
+    def load(self) -> None:
+        """Load now."""
+        ...
+
+
+def default_embedder(model: str | None) -> Embedder:
+    """The embedder for a model name or folder (None: the bundled all-MiniLM-L6-v2), loaded on first use."""
+    from qa.embedding import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(model)
 
 
 class SerialEmbedder:
@@ -77,12 +94,15 @@ def serial(embedder: Embedder, lock: threading.Lock) -> SerialEmbedder:
 
 
 class Engine:
-    """Holds the embedder (made and loaded once, thread-safely) and runs core work for the app."""
+    """Holds the embedder (made and loaded once, thread-safely) and runs core work for every interface.
 
-    def __init__(self, paths: Paths, model: str | None = None, embedder: Embedder | None = None) -> None:
+    `make_embedder` is the seam for other embedders: it is called once with the model option.
+    """
+
+    def __init__(self, paths: Paths, model: str | None = None, make_embedder: EmbedderFactory | None = None) -> None:
         self.paths = paths
         self.model_option = model
-        self._given = embedder
+        self._make = make_embedder or default_embedder
         self._embedder: SerialEmbedder | None = None
         self._make_lock = threading.Lock()
         self._load_lock = threading.Lock()
@@ -94,21 +114,19 @@ class Engine:
         """The embedder, made on first use (cheap: the model loads in `load_model`), used by one thread at a time."""
         with self._make_lock:
             if self._embedder is None:
-                made = self._given or SentenceTransformerEmbedder(self.model_option)
-                self._embedder = serial(made, self._model_lock)
+                self._embedder = serial(self._make(self.model_option), self._model_lock)
             return self._embedder
 
     def load_model(self) -> float:
-        """Load the model's weights (imports torch); returns the seconds it took, 0 when it was loaded already."""
+        """Load the model's weights; returns the seconds it took, 0 when it was loaded already."""
         embedder = self.embedder
         began = time.perf_counter()
         with self._load_lock:
             if self._loaded:
                 return 0.0
-            if isinstance(embedder.inner, SentenceTransformerEmbedder):
+            if isinstance(embedder.inner, Loadable):
                 with self._model_lock:
-                    embedder.inner.model  # noqa: B018 - load now, in this worker thread
-                embedder.embed(["warm up"])  # the first forward pass is slow: take it before the first question
+                    embedder.inner.load()
             self._loaded = True
         return time.perf_counter() - began
 
@@ -116,24 +134,34 @@ class Engine:
         """The index status, as `qa status` reports it."""
         return index_status(self.paths, reporter.warn)
 
-    def open(self, reporter: Reporter, status: IndexStatus) -> tuple[Store, BuildResult | None]:
-        """Open the index, building it first when `status` says it is missing or stale (loading the model for that)."""
-        if status.stale:
+    def open(self, reporter: Reporter, status: IndexStatus | None = None) -> tuple[Store, BuildResult | None]:
+        """Open the index, building it first when it is missing or stale; `status`, when the caller has just read
+        it, saves reading it again."""
+        if status is not None and status.stale:
             self.load_model()
         store, result = index.open_current(self.paths, self.embedder, reporter, status)
         store.load()  # now, so the first question is as fast as the next
         return store, result
 
+    def build(self, reporter: Reporter, full: bool = False) -> BuildResult:
+        """Bring the index up to date with the corpus (from scratch with `full`); the model loads only if needed."""
+        return index.build(self.paths, self.embedder, reporter, full=full)
+
     def rebuild(self, reporter: Reporter, full: bool = False) -> tuple[Store, BuildResult]:
         """Bring the index up to date with the corpus (from scratch with `full`) and open it."""
         self.load_model()
-        result = index.build(self.paths, self.embedder, reporter, full=full)
+        result = self.build(reporter, full)
         store = index.Store.open(self.paths.index)
         store.load()
         return store, result
 
-    def ask(self, store: Store, question: str, mode: Mode, k: int = ANSWER_COUNT) -> Answer:
+    def searcher(self, store: Store) -> Searcher:
+        """A searcher of `store` that shares this engine's embedder."""
+        return Searcher(store, self.embedder)
+
+    def ask(self, store: Store, question: str, settings: Settings | None = None) -> Answer:
         """The cited passages for the question."""
-        if mode != "lexical":
+        settings = settings or Settings()
+        if settings.mode != "lexical":
             self.load_model()
-        return Searcher(store, self.embedder).ask(question, Settings(mode=mode, k=k))
+        return self.searcher(store).ask(question, settings)
