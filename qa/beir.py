@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qa import documents, index, manifest
+from qa import documents, indexing, manifest
 from qa.chunking import Passage, split_sentences
 from qa.embedding import Embedder
 from qa.errors import InputError, QAError
 from qa.manifest import DocumentEntry
 from qa.progress import Reporter
 from qa.retrieval import Searcher, Settings
+from qa.store import Store
 
 if TYPE_CHECKING:
     import numpy as np
@@ -78,16 +79,16 @@ def cache_folder(index_root: Path, benchmark: Benchmark, embedder: Embedder) -> 
     return index_root / "beir" / f"{benchmark.name}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
-def open_index(index_root: Path, benchmark: Benchmark, embedder: Embedder, reporter: Reporter) -> index.Store:
+def open_index(index_root: Path, benchmark: Benchmark, embedder: Embedder, reporter: Reporter) -> Store:
     """The benchmark's index, built on first use: title + text as one passage per document, no chunking."""
     folder = cache_folder(index_root, benchmark, embedder)
     try:
         found = manifest.read(folder)
         if found.model == embedder.name and found.passages == len(benchmark.corpus):
-            return index.Store.open(folder, found)
+            return Store.open(folder, found)
     except QAError:
         pass
-    with index.locked(folder, reporter):
+    with indexing.locked(folder, reporter):
         began = time.perf_counter()
         docs, passages = _documents(benchmark)
         corpus_file = benchmark.folder / CORPUS
@@ -95,8 +96,8 @@ def open_index(index_root: Path, benchmark: Benchmark, embedder: Embedder, repor
         entry = DocumentEntry(
             documents.hash_bytes(corpus_file.read_bytes()), stat.st_size, stat.st_mtime_ns, "", len(passages)
         )
-        found, _ = index.commit(folder, embedder, reporter, docs, passages, {CORPUS: entry}, CHUNKING, None, began)
-    return index.Store.open(folder, found)
+        found, _ = indexing.commit(folder, embedder, reporter, docs, passages, {CORPUS: entry}, CHUNKING, None, began)
+    return Store.open(folder, found)
 
 
 def _documents(benchmark: Benchmark) -> tuple[list[documents.Document], list[Passage]]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from qa import index
+from qa import indexing
 from qa.embedding import SentenceTransformerEmbedder
 from qa.errors import CorpusError
 from qa.evaluation import load_gold, percentile
@@ -26,6 +26,7 @@ from qa.lexical import LexicalIndex
 from qa.paths import Paths
 from qa.progress import SilentReporter
 from qa.retrieval import CANDIDATES, MODES, Searcher, Settings
+from qa.store import FAISS, LEXICAL, Store, configure_vector_index
 
 Note = Callable[[str], None]
 
@@ -112,8 +113,8 @@ def run(
     with tempfile.TemporaryDirectory(prefix="qa-bench-", dir=work) as folder:
         paths = Paths(corpus=corpus, index=Path(folder) / "index")
         note("loading the model and building a first index (warm-up)")
-        index.build(paths, embedder, SilentReporter(), full=True)
-        store = index.Store.open(paths.index)
+        indexing.build(paths, embedder, SilentReporter(), full=True)
+        store = Store.open(paths.index)
         texts = [passage.text for passage in store.passages(range(store.size))]
         store.close()
         note(f"build against bare encode, {len(texts)} passages, {ROUNDS} rounds")
@@ -172,14 +173,14 @@ def machine() -> dict[str, Any]:
 
 
 def _build_rounds(paths: Paths, embedder: SentenceTransformerEmbedder, texts: list[str]) -> tuple[float, float]:
-    """Best-of seconds of a full `index.build` and of a bare `encode` of the same texts, alternated."""
+    """Best-of seconds of a full `indexing.build` and of a bare `encode` of the same texts, alternated."""
     builds: list[float] = []
     bares: list[float] = []
     for _ in range(ROUNDS):
         began = time.perf_counter()
         embedder.model.encode(texts, batch_size=embedder.batch_size)
         bares.append(time.perf_counter() - began)
-        builds.append(index.build(paths, embedder, SilentReporter(), full=True).seconds)
+        builds.append(indexing.build(paths, embedder, SilentReporter(), full=True).seconds)
     return min(builds), min(bares)
 
 
@@ -211,7 +212,7 @@ def _query_latency(
     paths: Paths, embedder: SentenceTransformerEmbedder, questions: list[str]
 ) -> tuple[float, tuple[ModeLatency, ...]]:
     """Bare query-embedding p50 and per-mode ask latency, question by question in turn."""
-    searcher = Searcher(index.Store.open(paths.index), embedder)
+    searcher = Searcher(Store.open(paths.index), embedder)
     for question in questions[:3]:
         for mode in MODES:
             searcher.ask(question, Settings(mode=mode))
@@ -306,7 +307,7 @@ def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int = RECALL_K) -> np
 
 def _real_samples(paths: Paths) -> tuple[np.ndarray, list[str]]:
     """Passage and sentence vectors of the benchmark index, and its sentences."""
-    store = index.Store.open(paths.index)
+    store = Store.open(paths.index)
     passages = store.passages(range(store.size))
     real = np.concatenate([np.asarray(store.vectors), np.asarray(store.sentence_vectors)]).astype(np.float32)
     store.close()
@@ -334,7 +335,7 @@ def scale(
         truth = exact_top(vectors, queries)
         note(f"scale {size:,}: building the vector index")
         began = time.perf_counter()
-        built, described = index.make_vector_index(vectors)
+        built, described = indexing.make_vector_index(vectors)
         build_s = time.perf_counter() - began
         del vectors
         note(f"scale {size:,}: building BM25")
@@ -377,15 +378,15 @@ def _probe_saved(
     import faiss
 
     folder.mkdir(parents=True)
-    faiss.write_index(built, str(folder / index.FAISS))
-    lexical.save(folder / index.LEXICAL)
+    faiss.write_index(built, str(folder / FAISS))
+    lexical.save(folder / LEXICAL)
     np.save(folder / "queries.npy", queries)
     np.save(folder / "truth.npy", truth)
     settings = {"vector_index": described, "questions": list(questions), "passages": lexical.size}
     (folder / "probe.json").write_text(json.dumps(settings), encoding="utf-8")
     found = subprocess.run([sys.executable, "-c", _PROBE, str(folder)], check=True, capture_output=True, text=True)
     measured: dict[str, Any] = json.loads(found.stdout)
-    measured["index_mb"] = round((folder / index.FAISS).stat().st_size / 2**20, 1)
+    measured["index_mb"] = round((folder / FAISS).stat().st_size / 2**20, 1)
     shutil.rmtree(folder)
     return measured
 
@@ -396,8 +397,8 @@ def probe(folder: str) -> None:
 
     place = Path(folder)
     settings = json.loads((place / "probe.json").read_text(encoding="utf-8"))
-    vector_index = index.configure_vector_index(faiss.read_index(str(place / index.FAISS)), settings["vector_index"])
-    lexical = LexicalIndex.load(place / index.LEXICAL, settings["passages"])
+    vector_index = configure_vector_index(faiss.read_index(str(place / FAISS)), settings["vector_index"])
+    lexical = LexicalIndex.load(place / LEXICAL, settings["passages"])
     queries, truth = np.load(place / "queries.npy"), np.load(place / "truth.npy")
     dense: list[float] = []
     rows = np.zeros((len(queries), RECALL_K), dtype=np.int64)

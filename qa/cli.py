@@ -139,10 +139,10 @@ def index_command(corpus: str | None, index_dir: str | None, model: str | None, 
 
 
 def _print_plan(paths: qa_paths.Paths, reporter: ClickReporter, full: bool) -> None:
-    from qa import index
+    from qa import indexing
 
-    previous, changes = index.plan(paths, reporter, full)
-    embedded = index.count_to_embed(paths, previous, changes, reporter)
+    previous, changes = indexing.plan(paths, reporter, full)
+    embedded = indexing.count_to_embed(paths, previous, changes, reporter)
     for label, ids in (("add", changes.added), ("change", changes.changed), ("remove", changes.removed)):
         for doc_id in ids:
             click.echo(f"{label:8}{doc_id}")

@@ -12,15 +12,17 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
-from qa import index
+from qa import indexing
 from qa.embedding import Embedder, Progress, Span, SpanEmbedder
 from qa.retrieval import Answer, Searcher, Settings
 from qa.status import IndexStatus, index_status
+from qa.store import Store
 
 if TYPE_CHECKING:
-    from qa.index import BuildResult, Store
+    from qa.indexing import BuildResult
     from qa.paths import Paths
     from qa.progress import Reporter
+    from qa.store import Store
 
 DEFAULT_BATCH = 32
 
@@ -139,19 +141,19 @@ class Engine:
         it, saves reading it again."""
         if status is not None and status.stale:
             self.load_model()
-        store, result = index.open_current(self.paths, self.embedder, reporter, status)
+        store, result = indexing.open_current(self.paths, self.embedder, reporter, status)
         store.load()  # now, so the first question is as fast as the next
         return store, result
 
     def build(self, reporter: Reporter, full: bool = False) -> BuildResult:
         """Bring the index up to date with the corpus (from scratch with `full`); the model loads only if needed."""
-        return index.build(self.paths, self.embedder, reporter, full=full)
+        return indexing.build(self.paths, self.embedder, reporter, full=full)
 
     def rebuild(self, reporter: Reporter, full: bool = False) -> tuple[Store, BuildResult]:
         """Bring the index up to date with the corpus (from scratch with `full`) and open it."""
         self.load_model()
         result = self.build(reporter, full)
-        store = index.Store.open(self.paths.index)
+        store = Store.open(self.paths.index)
         store.load()
         return store, result
 

@@ -16,7 +16,7 @@ from qa.wording import plural
 if TYPE_CHECKING:
     from qa.bench import Report
     from qa.evaluation import Comparison
-    from qa.index import BuildResult
+    from qa.indexing import BuildResult
     from qa.retrieval import Answer, Hit
 
 _MARKERS = re.compile("([\x01\x02])")

@@ -13,9 +13,9 @@ from qa.answer_types import answer_type, paired_terms, pairs
 from qa.chunking import Passage
 from qa.embedding import Embedder
 from qa.errors import InputError
-from qa.index import Store
 from qa.lexical import tokenize
 from qa.settings import CANDIDATES, DEFAULT_MODE, MAX_QUESTION_CHARS, MODES, Mode, Settings, clean_question
+from qa.store import Store
 
 __all__ = [
     "CANDIDATES",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from qa import index, manifest
+from qa import indexing, manifest
 from qa.paths import Paths
 from qa.progress import SilentReporter
 from tests.fakes import FakeEmbedder
@@ -46,7 +46,7 @@ def essay_paths(paths: Paths) -> Paths:
 
 def build_index(paths: Paths, embedder: FakeEmbedder) -> None:
     """Build the index and pin its build time, so what the status and the app show does not change from run to run."""
-    index.build(paths, embedder, SilentReporter())
+    indexing.build(paths, embedder, SilentReporter())
     found = manifest.read(paths.index)
     manifest.write(paths.index, dataclasses.replace(found, built_at=FIXED_BUILT_AT, build_seconds=1.5))
 

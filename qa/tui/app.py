@@ -59,9 +59,10 @@ if TYPE_CHECKING:
     from textual.screen import Screen
 
     from qa.documents import Document
-    from qa.index import BuildResult, Store
+    from qa.indexing import BuildResult
     from qa.paths import Paths
     from qa.retrieval import Answer, Hit
+    from qa.store import Store
 
 ERROR_TITLES = {
     "model": "The model could not be loaded",

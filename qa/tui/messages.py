@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from qa.index import BuildResult, Store
+    from qa.indexing import BuildResult
     from qa.retrieval import Answer
     from qa.status import IndexStatus
+    from qa.store import Store
 
 
 class ModelLoaded(Message):

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from qa import adding, cli, manifest
-from qa.index import Store
 from qa.paths import Paths
+from qa.store import Store
 from tests.cli.conftest import fake_embedder_for, where
 from tests.corpora import HTML, topic_paragraph
 

@@ -15,8 +15,8 @@ import pytest
 
 from qa import manifest
 from qa.errors import IndexCorruptError
-from qa.index import Store
 from qa.paths import Paths
+from qa.store import Store
 from tests.cli.conftest import assert_one_line_error, where
 from tests.conftest import REPO
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from qa import cli, index, manifest
+from qa import cli, indexing, manifest
 from qa.embedding import DEFAULT_MODEL
 from qa.engine import EmbedderFactory
 from qa.paths import Paths
@@ -38,7 +38,7 @@ def qa_index(paths: Paths, *args: str) -> list[str]:
 
 def state(paths: Paths) -> tuple[bytes, list[str]]:
     """The manifest's bytes and the generation folders: what a dry run must not touch."""
-    folders = sorted(path.name for path in paths.index.iterdir() if path.name.startswith(index.GENERATION_PREFIX))
+    folders = sorted(path.name for path in paths.index.iterdir() if path.name.startswith(indexing.GENERATION_PREFIX))
     return (paths.index / manifest.MANIFEST).read_bytes(), folders
 
 
@@ -71,7 +71,7 @@ def test_dry_run_before_the_first_build_counts_every_passage(
     out = capsys.readouterr().out.splitlines()
     assert not essay_paths.index.exists()
     assert embedders == []
-    result = index.build(essay_paths, FakeEmbedder(), SilentReporter())
+    result = indexing.build(essay_paths, FakeEmbedder(), SilentReporter())
     assert out == [
         "add     no-winners-ai-race.md",
         f"1 to add, 0 changed, 0 to remove, 0 unchanged; {result.embedded} passages to embed",
@@ -84,7 +84,7 @@ def test_dry_run_lists_changes_without_touching_the_index(
     corpus = essay_paths.corpus
     write_doc(corpus, "glaciers.md", "glaciers of the northern valley")
     write_doc(corpus, "orchard.txt", "orchard apples")
-    index.build(essay_paths, FakeEmbedder(), SilentReporter())
+    indexing.build(essay_paths, FakeEmbedder(), SilentReporter())
     with (corpus / "glaciers.md").open("a", encoding="utf-8") as stream:
         stream.write("\n" + topic_paragraph("glaciers of the northern valley", 8) + "\n")
     (corpus / "orchard.txt").unlink()
@@ -94,7 +94,7 @@ def test_dry_run_lists_changes_without_touching_the_index(
     out = capsys.readouterr().out.splitlines()
     assert state(essay_paths) == before
     assert embedders == []
-    result = index.build(essay_paths, FakeEmbedder(), SilentReporter())
+    result = indexing.build(essay_paths, FakeEmbedder(), SilentReporter())
     assert result.embedded > 0
     assert out == [
         "add     harbour/cranes.md",
@@ -107,7 +107,7 @@ def test_dry_run_lists_changes_without_touching_the_index(
 def test_dry_run_full_counts_everything(
     essay_paths: Paths, embedders: list[FakeEmbedder], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    built = index.build(essay_paths, FakeEmbedder(), SilentReporter())
+    built = indexing.build(essay_paths, FakeEmbedder(), SilentReporter())
     before = state(essay_paths)
     assert cli.run(qa_index(essay_paths, "--dry-run"), collecting(embedders)) == 0
     assert (
@@ -147,7 +147,7 @@ def test_unusable_corpus_is_a_one_line_error(
 
 def test_noop_qa_index_does_not_load_the_model(essay_paths: Paths) -> None:
     """A real process: on an unchanged corpus `qa index` does not import torch (its time is measured by qa bench)."""
-    index.build(essay_paths, FakeEmbedder(name=DEFAULT_MODEL), SilentReporter())
+    indexing.build(essay_paths, FakeEmbedder(name=DEFAULT_MODEL), SilentReporter())
     code, modules, out = command_modules("index", *where(essay_paths))
     assert code == 0
     assert out.startswith("index is up to date: 1 document,")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from qa.index import build
+from qa.indexing import build
 from qa.paths import Paths
 from qa.progress import SilentReporter
 from tests.conftest import ESSAY

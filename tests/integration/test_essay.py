@@ -15,9 +15,9 @@ import pytest
 
 from qa import cli
 from qa.embedding import SentenceTransformerEmbedder
-from qa.index import Store
 from qa.paths import Paths
 from qa.retrieval import Answer, Searcher, Settings
+from qa.store import Store
 from tests.conftest import ESSAY, REPO
 from tests.fakes import given
 

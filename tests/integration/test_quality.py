@@ -9,9 +9,9 @@ import pytest
 
 from qa import evaluation
 from qa.embedding import SentenceTransformerEmbedder
-from qa.index import Store
 from qa.paths import Paths
 from qa.retrieval import Searcher, Settings
+from qa.store import Store
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.model

@@ -11,10 +11,11 @@ import yaml
 
 from qa import evaluation
 from qa.embedding import SentenceTransformerEmbedder
-from qa.index import Store, build
+from qa.indexing import build
 from qa.paths import Paths
 from qa.progress import SilentReporter
 from qa.retrieval import Searcher, Settings
+from qa.store import Store
 from tests.conftest import ESSAY, RELATED, REPO
 
 pytestmark = [pytest.mark.model, pytest.mark.shared, pytest.mark.slow]

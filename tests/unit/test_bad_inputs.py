@@ -14,14 +14,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa import documents, index
+from qa import documents, indexing
 from qa.chunking import ChunkingParams, chunk
 from qa.documents import PAGE_SEPARATOR, Document
 from qa.errors import InputError
-from qa.index import Store
 from qa.paths import Paths
 from qa.progress import SilentReporter
 from qa.retrieval import MAX_QUESTION_CHARS, Searcher, clean_question
+from qa.store import Store
 from tests.conftest import ESSAY
 from tests.fakes import FakeEmbedder
 
@@ -29,10 +29,10 @@ ESSAY_ID = ESSAY.name
 WORD = re.compile(r"\S+")
 
 
-def build(paths: Paths) -> tuple[index.BuildResult, list[str], list[str]]:
+def build(paths: Paths) -> tuple[indexing.BuildResult, list[str], list[str]]:
     """Index the corpus with the fake embedder: the result, the warnings and the indexed document ids."""
     reporter = SilentReporter()
-    result = index.build(paths, FakeEmbedder(), reporter)
+    result = indexing.build(paths, FakeEmbedder(), reporter)
     store = Store.open(paths.index)
     try:
         return result, reporter.warnings, store.document_ids()
@@ -45,7 +45,7 @@ def essay_passages(paths: Paths) -> int:
     essay = Paths(corpus=paths.corpus.parent / "essay-only", index=paths.corpus.parent / "essay-index")
     essay.corpus.mkdir()
     (essay.corpus / ESSAY_ID).write_bytes(ESSAY.read_bytes())
-    return index.build(essay, FakeEmbedder(), SilentReporter()).passages
+    return indexing.build(essay, FakeEmbedder(), SilentReporter()).passages
 
 
 def stored(paths: Paths, doc_id: str) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import bench, cli, index, rendering
+from qa import bench, cli, indexing, rendering, store
 from qa.bench import ModeLatency, Report, ScalePoint
 
 REQUIRED = {
@@ -80,12 +80,12 @@ def test_scale_harness_reports_exact_recall_below_the_threshold(tmp_path: Path) 
 def test_approximate_index_records_and_reapplies_its_search_parameters(monkeypatch: pytest.MonkeyPatch) -> None:
     import faiss
 
-    monkeypatch.setattr(index, "APPROXIMATE_THRESHOLD", 1_000)
-    built, described = index.make_vector_index(unit_rows(6_000))
+    monkeypatch.setattr(indexing, "APPROXIMATE_THRESHOLD", 1_000)
+    built, described = indexing.make_vector_index(unit_rows(6_000))
     assert described["kind"] == "ivf" and described["nlist"] == 128 and described["nprobe"] == 4
     reloaded = faiss.deserialize_index(faiss.serialize_index(built))
     faiss.extract_index_ivf(reloaded).nprobe = 1
-    assert faiss.extract_index_ivf(index.configure_vector_index(reloaded, described)).nprobe == described["nprobe"]
+    assert faiss.extract_index_ivf(store.configure_vector_index(reloaded, described)).nprobe == described["nprobe"]
 
 
 def report(scale: tuple[ScalePoint, ...] = ()) -> Report:

@@ -9,7 +9,7 @@ import pytest
 from qa import documents
 from qa.documents import Document, Source, load, load_all, scan
 from qa.errors import CorpusError
-from qa.index import build
+from qa.indexing import build
 from qa.paths import Paths
 from tests.conftest import RELATED
 from tests.fakes import FakeEmbedder

@@ -57,7 +57,7 @@ def test_altered_weights_fail_the_checksum_before_loading(altered_model: Path) -
 
 
 def test_altered_weights_fail_the_build(altered_model: Path, essay_paths: object) -> None:
-    from qa.index import build
+    from qa.indexing import build
     from qa.paths import Paths
     from qa.progress import SilentReporter
 

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from qa import index, manifest
+from qa import indexing, manifest
 from qa.embedding import DEFAULT_MODEL
 from qa.errors import IndexCorruptError, IndexMissingError, QAError
-from qa.index import Store
 from qa.paths import Paths
 from qa.progress import SilentReporter
 from qa.retrieval import Searcher, Settings
+from qa.store import Store
 from tests.conftest import REPO
 from tests.corpora import write_doc
 from tests.fakes import FakeEmbedder
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="uses SIGKILL an
 BUILDER = """
 import sys, time
 from pathlib import Path
-from qa import index
+from qa import indexing
 from qa.paths import Paths
 from tests.fakes import FakeEmbedder, SlowEmbedder
 
@@ -42,14 +42,14 @@ if stage == "embed":
     embedder = SlowEmbedder(signal, seconds, name=name)
 else:
     embedder = FakeEmbedder(name=name)
-    make_vector_index = index.make_vector_index
+    make_vector_index = indexing.make_vector_index
 
     def slow_vector_index(vectors):
         signal.write_text("writing")
         time.sleep(seconds)
         return make_vector_index(vectors)
 
-    index.make_vector_index = slow_vector_index
+    indexing.make_vector_index = slow_vector_index
 
 
 class Printer:
@@ -63,7 +63,7 @@ class Printer:
         pass
 
 
-result = index.build(Paths(Path(corpus), Path(folder)), embedder, Printer())
+result = indexing.build(Paths(Path(corpus), Path(folder)), embedder, Printer())
 print("built", result.passages, flush=True)
 """
 QUESTION = "Who leads chip foundries?"
@@ -116,13 +116,13 @@ def answer_ids(index_dir: Path) -> list[str]:
 
 
 def generations(index_dir: Path) -> list[str]:
-    return sorted(path.name for path in index_dir.iterdir() if path.name.startswith(index.GENERATION_PREFIX))
+    return sorted(path.name for path in index_dir.iterdir() if path.name.startswith(indexing.GENERATION_PREFIX))
 
 
 @pytest.fixture
 def built(essay_paths: Paths) -> Paths:
     """The essay indexed with the fake embedder, and a new document waiting to be indexed."""
-    index.build(essay_paths, FakeEmbedder(), SilentReporter())
+    indexing.build(essay_paths, FakeEmbedder(), SilentReporter())
     write_doc(essay_paths.corpus, "glaciers.md", "glaciers of the northern valley")
     return essay_paths
 
@@ -145,7 +145,7 @@ def test_build_killed_halfway_leaves_the_old_index_intact(
     assert answer_ids(built.index) == answers
     assert "glaciers.md" not in Store.open(built.index).document_ids()
     reporter = SilentReporter()
-    result = index.build(built, FakeEmbedder(), reporter)
+    result = indexing.build(built, FakeEmbedder(), reporter)
     assert reporter.warnings == [], "the lock died with the killed process"
     assert result.changes.added == ["glaciers.md"]
     assert generations(built.index) == sorted([before.generation, manifest.read(built.index).generation])
@@ -158,11 +158,11 @@ def test_second_build_waits_for_the_lock_then_fails_clearly(
     process, marker = start_builder(built, tmp_path, "embed", seconds=60)
     processes.append(process)
     wait_for(marker, process)
-    monkeypatch.setattr(index, "LOCK_WAIT_SECONDS", 0.5)
+    monkeypatch.setattr(indexing, "LOCK_WAIT_SECONDS", 0.5)
     reporter = SilentReporter()
     embedder = FakeEmbedder()
     with pytest.raises(QAError, match=r"stayed locked .* by another qa index; try again"):
-        index.build(built, embedder, reporter)
+        indexing.build(built, embedder, reporter)
     assert reporter.warnings == [f"another qa index is building {built.index}; waiting for it to finish"]
     assert embedder.calls == []
 
@@ -172,7 +172,7 @@ def test_two_qa_index_processes_never_write_at_once(
     built: Paths, tmp_path: Path, processes: list[subprocess.Popen[str]]
 ) -> None:
     """A real `qa index` started during a slow build waits for it, then finds the index up to date."""
-    index.build(built, FakeEmbedder(name=DEFAULT_MODEL), SilentReporter(), full=True)
+    indexing.build(built, FakeEmbedder(name=DEFAULT_MODEL), SilentReporter(), full=True)
     write_doc(built.corpus, "tides.md", "spring tides")
     first, marker = start_builder(built, tmp_path, "embed", seconds=1.5, name=DEFAULT_MODEL)
     processes.append(first)
@@ -217,7 +217,7 @@ def test_queries_during_a_rebuild_use_the_old_index_until_the_swap(
 
 
 def index_files(paths: Paths) -> list[str]:
-    index.build(paths, FakeEmbedder(), SilentReporter())
+    indexing.build(paths, FakeEmbedder(), SilentReporter())
     return sorted(manifest.read(paths.index).files)
 
 
@@ -241,7 +241,7 @@ def test_manifest_of_another_format_version_needs_a_full_rebuild(essay_paths: Pa
     path.write_text(json.dumps(raw | {"format_version": manifest.FORMAT_VERSION + 1}))
     with pytest.raises(IndexCorruptError, match="run qa index --full"):
         manifest.read(essay_paths.index)
-    assert index.build(essay_paths, FakeEmbedder(), SilentReporter(), full=True).embedded > 0
+    assert indexing.build(essay_paths, FakeEmbedder(), SilentReporter(), full=True).embedded > 0
     assert manifest.read(essay_paths.index).format_version == manifest.FORMAT_VERSION
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from qa import documents, index
+from qa import documents, indexing
 from qa.chunking import chunk
-from qa.index import Store
 from qa.paths import Paths
 from qa.progress import SilentReporter
 from qa.retrieval import Searcher, Settings
+from qa.store import Store
 from tests.corpora import HTML, load_file
 from tests.fakes import FakeEmbedder
 
@@ -145,7 +145,7 @@ def test_mixed_corpus_is_indexed_and_searchable(paths: Paths) -> None:
     (corpus / "essay.md").write_text("---\ntitle: Orchards\n---\n\n" + long_line("orchard apple harvest") + "\n")
     (corpus / "ignored.docx").write_bytes(b"PK\x03\x04 not supported")
     reporter = SilentReporter()
-    result = index.build(paths, FakeEmbedder(), reporter)
+    result = indexing.build(paths, FakeEmbedder(), reporter)
     assert reporter.warnings == []
     assert result.documents == 4
     store = Store.open(paths.index)

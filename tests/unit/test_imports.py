@@ -9,7 +9,7 @@ import sys
 from tests.conftest import REPO
 
 HEAVY = ("torch", "sentence_transformers", "transformers", "textual")
-LIGHT = ("qa.documents", "qa.chunking", "qa.index", "qa.retrieval", "qa.cli")
+LIGHT = ("qa.documents", "qa.chunking", "qa.store", "qa.indexing", "qa.retrieval", "qa.cli")
 
 
 def loaded_after(code: str) -> set[str]:

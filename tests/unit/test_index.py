@@ -12,10 +12,11 @@ import pytest
 from qa import manifest
 from qa.chunking import ChunkingParams
 from qa.errors import CorpusError, IndexCorruptError, IndexMissingError
-from qa.index import Store, build, open_current
+from qa.indexing import build, open_current
 from qa.manifest import read_manifest
 from qa.paths import Paths
 from qa.progress import SilentReporter
+from qa.store import Store
 from tests.conftest import ESSAY
 from tests.corpora import expected_passages
 from tests.fakes import FakeEmbedder

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from qa.errors import InputError
-from qa.index import Store, build
+from qa.indexing import build
 from qa.paths import Paths
 from qa.progress import SilentReporter
 from qa.retrieval import MAX_QUESTION_CHARS, Answer, Searcher, Settings, clean_question, fuse
+from qa.store import Store
 from tests.conftest import ESSAY
 from tests.fakes import FakeEmbedder
 

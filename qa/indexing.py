@@ -1,20 +1,17 @@
-"""The on-disk index: passage table, vectors, FAISS and BM25 in one generation folder named by the manifest."""
+"""The build side of the index: plan what changed, embed what is new, write a generation folder and switch the
+manifest to it atomically; open the current index, building it first when needed."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import datetime as dt
-import hashlib
-import json
 import os
 import shutil
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,17 +26,26 @@ from qa.lexical import LexicalIndex
 from qa.manifest import FULL_REBUILD, Changes, DocumentEntry, Manifest, read_manifest
 from qa.paths import Paths
 from qa.progress import Reporter, SilentReporter
+from qa.store import (
+    FAISS,
+    INSERT_DOCUMENT,
+    INSERT_PASSAGE,
+    LEXICAL,
+    SCHEMA,
+    SENTENCES,
+    TABLE,
+    VECTORS,
+    Store,
+    document_record,
+    passage_key,
+    passage_record,
+)
 
 if TYPE_CHECKING:
     import faiss
 
     from qa.status import IndexStatus
 
-TABLE = "passages.sqlite"
-VECTORS = "vectors.npy"
-SENTENCES = "sentences.npy"
-FAISS = "vectors.faiss"
-LEXICAL = "bm25"
 LOCK = ".lock"
 GENERATION_PREFIX = "g-"
 LOCK_WAIT_SECONDS = 600.0
@@ -48,23 +54,6 @@ IVF_TRAIN_PER_LIST = 40
 IVF_TRAIN_ITERATIONS = 10
 IVF_PROBE_SHARE = 1 / 32
 IVF_SEED = 1234
-
-_SCHEMA = """
-CREATE TABLE documents (
-    id TEXT PRIMARY KEY, path TEXT, title TEXT, text TEXT, content_hash TEXT,
-    body_start INTEGER, metadata TEXT, page_starts TEXT
-);
-CREATE TABLE passages (
-    row INTEGER PRIMARY KEY, id TEXT, doc_id TEXT, title TEXT, text TEXT, start INTEGER, "end" INTEGER,
-    first_paragraph INTEGER, last_paragraph INTEGER, citation TEXT, heading TEXT, page INTEGER,
-    sentences TEXT, sentence_row INTEGER, cache_key TEXT
-);
-CREATE INDEX passages_doc ON passages (doc_id);
-"""
-_PASSAGE_COLUMNS = (
-    'row, id, doc_id, title, text, start, "end", first_paragraph, last_paragraph, citation, heading, page, '
-    "sentences, sentence_row, cache_key"
-)
 
 
 @dataclass(frozen=True)
@@ -77,12 +66,6 @@ class BuildResult:
     seconds: float
     changes: Changes
     noop: bool
-
-
-def passage_key(passage: Passage) -> str:
-    """Key of the embedding cache: the same text cut into the same sentences has the same vectors."""
-    content = f"{passage.text}\0{json.dumps(passage.sentences)}"
-    return hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 @contextlib.contextmanager
@@ -351,60 +334,17 @@ def make_vector_index(vectors: np.ndarray) -> tuple[faiss.Index, dict[str, Any]]
     return ivf, described
 
 
-def configure_vector_index(loaded: faiss.Index, described: dict[str, Any]) -> faiss.Index:
-    """Ready a loaded index for one question at a time: the manifest's search parameters, a single thread."""
-    import faiss
-
-    faiss.omp_set_num_threads(1)  # one query per search: a second thread only adds hand-off waits (40x on a busy box)
-    if described.get("kind") == "ivf":
-        faiss.extract_index_ivf(loaded).nprobe = int(described["nprobe"])
-    return loaded
-
-
 def _write_table(path: Path, docs: list[documents.Document], passages: list[Passage]) -> None:
     connection = sqlite3.connect(path)
     try:
-        connection.executescript(_SCHEMA)
-        connection.executemany(
-            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    doc.id,
-                    str(doc.path),
-                    doc.title,
-                    doc.text,
-                    doc.content_hash,
-                    doc.body_start,
-                    json.dumps(doc.metadata, default=str, ensure_ascii=False),
-                    json.dumps(doc.page_starts),
-                )
-                for doc in docs
-            ],
-        )
-        rows = []
+        connection.executescript(SCHEMA)
+        connection.executemany(INSERT_DOCUMENT, [document_record(doc) for doc in docs])
+        records = []
         sentence_row = 0
         for row, passage in enumerate(passages):
-            rows.append(
-                (
-                    row,
-                    passage.id,
-                    passage.doc_id,
-                    passage.title,
-                    passage.text,
-                    passage.start,
-                    passage.end,
-                    passage.paragraphs[0],
-                    passage.paragraphs[1],
-                    passage.citation,
-                    passage.heading,
-                    passage.page,
-                    json.dumps(passage.sentences),
-                    sentence_row,
-                    passage_key(passage),
-                )
-            )
+            records.append(passage_record(passage, row, sentence_row))
             sentence_row += len(passage.sentences)
-        connection.executemany(f"INSERT INTO passages ({_PASSAGE_COLUMNS}) VALUES ({', '.join('?' * 15)})", rows)
+        connection.executemany(INSERT_PASSAGE, records)
         connection.commit()
     finally:
         connection.close()
@@ -424,181 +364,6 @@ def _collect_garbage(index: Path, keep: set[str | None]) -> None:
     for path in index.iterdir():
         if path.is_dir() and path.name.startswith(GENERATION_PREFIX) and path.name not in keep:
             shutil.rmtree(path, ignore_errors=True)
-
-
-class Store:
-    """A read-only view of one built generation: passages, documents, vectors and search structures."""
-
-    def __init__(self, folder: Path, found: Manifest) -> None:
-        self.folder = folder
-        self.manifest = found
-        self._lock = threading.Lock()
-        try:
-            self._connection = sqlite3.connect(f"file:{folder / TABLE}?mode=ro", uri=True, check_same_thread=False)
-            self._connection.execute("SELECT count(*) FROM passages").fetchone()
-        except sqlite3.Error as error:
-            raise IndexCorruptError(f"index table in {folder} is unreadable: {FULL_REBUILD}") from error
-
-    @classmethod
-    def open(cls, index: Path, found: Manifest | None = None) -> Store:
-        """Open the generation the manifest names, checking that its files are whole."""
-        found = found or manifest.read(index)
-        folder = index / found.generation
-        for name, size in found.files.items():
-            path = folder / name
-            if not path.is_file():
-                raise IndexCorruptError(f"index file {path} is missing: {FULL_REBUILD}")
-            if path.stat().st_size != size:
-                raise IndexCorruptError(f"index file {path} is truncated or changed: {FULL_REBUILD}")
-        return cls(folder, found)
-
-    def load(self) -> None:
-        """Open every file now, so that a later build's clean-up cannot take them away from this reader."""
-        self.vectors, self.sentence_vectors, self.sentence_starts, self.vector_index, self.lexical  # noqa: B018
-
-    def close(self) -> None:
-        """Release the passage table."""
-        self._connection.close()
-
-    def _query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            try:
-                return self._connection.execute(sql, parameters).fetchall()
-            except sqlite3.Error as error:
-                raise IndexCorruptError(f"index table in {self.folder} is unreadable: {FULL_REBUILD}") from error
-
-    @cached_property
-    def vectors(self) -> np.ndarray:
-        """Passage vectors, one row per passage (memory-mapped)."""
-        return self._array(VECTORS)
-
-    @cached_property
-    def sentence_vectors(self) -> np.ndarray:
-        """Sentence vectors of all passages in passage order (memory-mapped)."""
-        return self._array(SENTENCES)
-
-    def _array(self, name: str) -> np.ndarray:
-        try:
-            array: np.ndarray = np.load(self.folder / name, mmap_mode="r")
-        except (OSError, ValueError) as error:
-            raise IndexCorruptError(f"index file {self.folder / name} is unreadable: {FULL_REBUILD}") from error
-        return array
-
-    @cached_property
-    def vector_index(self) -> faiss.Index:
-        """The FAISS index over passage vectors."""
-        import faiss
-
-        try:
-            loaded = faiss.read_index(str(self.folder / FAISS))
-        except RuntimeError as error:
-            raise IndexCorruptError(f"index file {self.folder / FAISS} is unreadable: {FULL_REBUILD}") from error
-        if loaded.ntotal != self.manifest.passages:
-            raise IndexCorruptError(
-                f"vector index holds {loaded.ntotal} passages, not {self.manifest.passages}: {FULL_REBUILD}"
-            )
-        return configure_vector_index(loaded, self.manifest.vector_index)
-
-    @cached_property
-    def lexical(self) -> LexicalIndex:
-        """The BM25 index over passage texts."""
-        try:
-            return LexicalIndex.load(self.folder / LEXICAL, self.manifest.passages)
-        except (OSError, ValueError, KeyError) as error:
-            raise IndexCorruptError(f"keyword index in {self.folder} is unreadable: {FULL_REBUILD}") from error
-
-    @property
-    def size(self) -> int:
-        """Number of passages."""
-        return self.manifest.passages
-
-    def rows_of(self, doc_id: str) -> range:
-        """Passage rows of one document (contiguous), empty when unknown."""
-        found = self._query("SELECT min(row), max(row) FROM passages WHERE doc_id = ?", (doc_id,))
-        low, high = found[0]
-        return range(0) if low is None else range(low, high + 1)
-
-    def passages(self, rows: Sequence[int]) -> list[Passage]:
-        """Passages at the given rows, in that order."""
-        if not rows:
-            return []
-        by_row: dict[int, Passage] = {}
-        wanted = list(rows)
-        for start in range(0, len(wanted), 900):
-            part = wanted[start : start + 900]
-            marks = ", ".join("?" * len(part))
-            for record in self._query(f"SELECT {_PASSAGE_COLUMNS} FROM passages WHERE row IN ({marks})", part):
-                by_row[record[0]] = _passage(record)
-        try:
-            return [by_row[row] for row in rows]
-        except KeyError as error:
-            raise IndexCorruptError(f"passage row {error} is missing from {self.folder}: {FULL_REBUILD}") from error
-
-    @cached_property
-    def sentence_starts(self) -> np.ndarray:
-        """First sentence row of every passage, with the total sentence count appended."""
-        starts = [start for (start,) in self._query("SELECT sentence_row FROM passages ORDER BY row")]
-        return np.array([*starts, self.manifest.sentences], dtype=np.int64)
-
-    def sentence_rows(self, row: int) -> range:
-        """Rows of `sentence_vectors` that belong to the passage at `row`."""
-        return range(int(self.sentence_starts[row]), int(self.sentence_starts[row + 1]))
-
-    def sentence_scores(self, row: int, query: np.ndarray) -> np.ndarray:
-        """The cosine between the query and each sentence of the passage at `row`."""
-        sentences = self.sentence_rows(row)
-        scores: np.ndarray = np.asarray(self.sentence_vectors[sentences.start : sentences.stop]) @ query
-        return scores
-
-    def best_sentence_scores(self, rows: Sequence[int], query: np.ndarray) -> dict[int, float]:
-        """For each passage row, the highest cosine between the query and one of its sentences."""
-        return {row: float(scores.max()) if len(scores := self.sentence_scores(row, query)) else 0.0 for row in rows}
-
-    def cached_rows(self) -> dict[str, tuple[int, int, int]]:
-        """Cache key -> (row, first sentence row, sentence count): the embedding cache."""
-        records = self._query("SELECT cache_key, row, sentence_row, sentences FROM passages")
-        return {digest: (row, sentence_row, len(json.loads(spans))) for digest, row, sentence_row, spans in records}
-
-    def document(self, doc_id: str) -> documents.Document:
-        """The stored document with this id."""
-        found = self._query(
-            "SELECT id, path, title, text, content_hash, body_start, metadata, page_starts FROM documents WHERE id = ?",
-            (doc_id,),
-        )
-        if not found:
-            raise QAError(f"no document {doc_id!r} in the index: qa status --json lists the documents")
-        doc, path, title, text, content_hash, body_start, metadata, page_starts = found[0]
-        return documents.Document(
-            id=doc,
-            path=Path(path),
-            title=title,
-            text=text,
-            content_hash=content_hash,
-            body_start=body_start,
-            metadata=json.loads(metadata),
-            page_starts=tuple(json.loads(page_starts)),
-        )
-
-    def document_ids(self) -> list[str]:
-        """Ids of the indexed documents, sorted."""
-        return [doc for (doc,) in self._query("SELECT id FROM documents ORDER BY id")]
-
-
-def _passage(record: tuple[Any, ...]) -> Passage:
-    _, passage_id, doc_id, title, text, start, end, first, last, citation, heading, page, sentences, _, _ = record
-    return Passage(
-        id=passage_id,
-        doc_id=doc_id,
-        title=title,
-        text=text,
-        start=start,
-        end=end,
-        paragraphs=(first, last),
-        citation=citation,
-        sentences=tuple((s, e) for s, e in json.loads(sentences)),
-        heading=heading,
-        page=page,
-    )
 
 
 def open_current(
