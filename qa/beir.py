@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,11 +18,13 @@ from qa.embedding import Embedder
 from qa.errors import InputError, QAError
 from qa.manifest import DocumentEntry
 from qa.progress import Reporter
-from qa.retrieval import Searcher, Settings
+from qa.retrieval import Mode, Searcher, Settings
 from qa.store import Store
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from qa.engine import Engine
 
 DEPTH = 100
 MEASURES = ("nDCG@10", "R@100", "RR@10")
@@ -158,3 +162,25 @@ def measure(qrels: dict[str, dict[str, int]], ranked: dict[str, dict[str, float]
     scores = ir_measures.calc_aggregate(measures, qrels, judged)
     names = {"nDCG@10": "ndcg@10", "R@100": "recall@100", "RR@10": "mrr@10"}
     return {names[str(measure)]: round(float(value), 4) for measure, value in scores.items()}
+
+
+def evaluate(
+    engine: Engine, folder: Path, split: str, settings: Settings, modes: Sequence[Mode], reporter: Reporter
+) -> tuple[dict[str, Any], str]:
+    """The `qa eval --beir` report: each mode's measures on the benchmark, and the key its runs are saved under."""
+    benchmark = load(folder, split)
+    searcher = engine.searcher(open_index(engine.paths.index, benchmark, engine.embedder, reporter))
+    vectors = embed_queries(searcher, benchmark) if any(mode != "lexical" for mode in modes) else None
+    results = {
+        mode: measure(benchmark.qrels, run(searcher, benchmark, replace(settings, mode=mode), reporter, vectors))
+        for mode in modes
+    }
+    data = {
+        "beir": benchmark.name,
+        "split": split,
+        "queries": len(benchmark.queries),
+        "documents": len(benchmark.corpus),
+        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "modes": results,
+    }
+    return data, f"beir-{benchmark.name}-{split}"

@@ -6,7 +6,7 @@ import json
 import re
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -14,8 +14,8 @@ import click
 
 from qa import paths as qa_paths
 from qa import rendering
+from qa.console import ClickReporter
 from qa.errors import QAError
-from qa.progress import once
 from qa.settings import DEFAULT_MODE, MODES, Mode, Settings
 from qa.wording import plural
 
@@ -26,46 +26,6 @@ if TYPE_CHECKING:
 EXIT_USAGE = 2
 _MARKERS = re.compile("([\x01\x02])")
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class ClickReporter:
-    """Progress bars and warnings on stderr; silent bars when stderr is not a terminal."""
-
-    def __init__(self, quiet: bool = False) -> None:
-        self.quiet = quiet
-        self._bar: Any = None
-        self._warn = once(self._print)
-
-    def warn(self, message: str) -> None:
-        """Print a warning line (each distinct one once)."""
-        self._warn(message)
-
-    def _print(self, message: str) -> None:
-        self._close()
-        click.echo(f"qa: {message}", err=True)
-
-    def start(self, stage: str, total: int) -> None:
-        """Open a progress bar for the stage."""
-        self._close()
-        if self.quiet or total <= 0 or not sys.stderr.isatty():
-            return
-        from tqdm import tqdm
-
-        self._bar = tqdm(total=total, desc=stage, unit="", leave=False, file=sys.stderr, dynamic_ncols=True)
-
-    def advance(self, steps: int = 1) -> None:
-        """Move the bar on."""
-        if self._bar is not None:
-            self._bar.update(steps)
-
-    def _close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
-
-    def finish(self) -> None:
-        """Close any open bar."""
-        self._close()
 
 
 def location_options(function: F) -> F:
@@ -345,49 +305,21 @@ def _eval_gold(
 ) -> tuple[dict[str, Any], str]:
     from qa import evaluation
 
-    questions = evaluation.load_gold(gold)
-    searcher = _searcher(paths, model)
-    strays = evaluation.stray_questions(questions, searcher.store.document_ids())
-    if strays:
-        click.echo(
-            f"qa: warning: {len(strays)} of {len(questions)} gold questions name a document that is not in the index "
-            f"(first: {strays[0].doc_id}); they cannot be found: check --corpus against the gold set",
-            err=True,
-        )
-    reports = [evaluation.evaluate(searcher, questions, replace(settings, mode=mode)) for mode in modes]
-    return evaluation.report_json(reports, settings.k, gold), evaluation.gold_key(gold)
+    questions = evaluation.load_gold(gold)  # a bad gold file fails before the index is opened or built
+    warn = ClickReporter().warn
+    return evaluation.evaluate_gold(_searcher(paths, model), gold, questions, settings, modes, warn)
 
 
 def _eval_beir(
     paths: qa_paths.Paths, model: str | None, folder: Path, split: str, settings: Settings, modes: list[Mode]
 ) -> tuple[dict[str, Any], str]:
-    import datetime as dt
-
     from qa import beir
 
-    benchmark = beir.load(folder, split)
-    engine = _engine(paths, model)
     reporter = ClickReporter()
     try:
-        searcher = engine.searcher(beir.open_index(paths.index, benchmark, engine.embedder, reporter))
-        vectors = beir.embed_queries(searcher, benchmark) if any(mode != "lexical" for mode in modes) else None
-        results = {
-            mode: beir.measure(
-                benchmark.qrels, beir.run(searcher, benchmark, replace(settings, mode=mode), reporter, vectors)
-            )
-            for mode in modes
-        }
+        return beir.evaluate(_engine(paths, model), folder, split, settings, modes, reporter)
     finally:
         reporter.finish()
-    data = {
-        "beir": benchmark.name,
-        "split": split,
-        "queries": len(benchmark.queries),
-        "documents": len(benchmark.corpus),
-        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "modes": results,
-    }
-    return data, f"beir-{benchmark.name}-{split}"
 
 
 @main.command()

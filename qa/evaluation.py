@@ -8,7 +8,7 @@ import json
 import re
 import statistics
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -155,6 +155,25 @@ def evaluate(searcher: Searcher, gold: Sequence[GoldQuestion], settings: Setting
             )
         )
     return summarise(settings.mode, results)
+
+
+def evaluate_gold(
+    searcher: Searcher,
+    gold: Path,
+    questions: Sequence[GoldQuestion],
+    settings: Settings,
+    modes: Sequence[Mode],
+    warn: Callable[[str], None],
+) -> tuple[dict[str, Any], str]:
+    """The `qa eval` report of the gold set's questions in each mode, and the key its runs are saved under."""
+    strays = stray_questions(questions, searcher.store.document_ids())
+    if strays:
+        warn(
+            f"warning: {len(strays)} of {len(questions)} gold questions name a document that is not in the index "
+            f"(first: {strays[0].doc_id}); they cannot be found: check --corpus against the gold set"
+        )
+    reports = [evaluate(searcher, questions, replace(settings, mode=mode)) for mode in modes]
+    return report_json(reports, settings.k, gold), gold_key(gold)
 
 
 def summarise(mode: str, results: Sequence[QuestionResult]) -> ModeReport:
