@@ -9,18 +9,82 @@ import threading
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from qa import documents, manifest
 from qa.chunking import Passage
-from qa.errors import IndexCorruptError, QAError
+from qa.errors import IndexCorruptError, InputError, QAError
 from qa.lexical import LexicalIndex
 from qa.manifest import FULL_REBUILD, Manifest
 
 if TYPE_CHECKING:
     import faiss
+
+    from qa.filters import Filter
+
+SMALL_SELECTION = 20_000  # below: a filtered dense search scans the selected vectors; above: FAISS with a selector
+
+
+class PassageStore(Protocol):
+    """What answering needs from an index, whatever engine holds it: candidates by vector and by keyword (drawn
+    from a selection of rows when filtered), passage rows, sentence vectors and documents. Rows are integers
+    numbering the passages in document order, each document's rows contiguous."""
+
+    @property
+    def size(self) -> int:
+        """Number of passages."""
+        ...
+
+    def select(self, doc: str | None, found: Filter | None) -> np.ndarray | None:
+        """The rows a search may return (sorted), or None for all; errors when `doc` is not indexed."""
+        ...
+
+    def dense(self, query: np.ndarray, count: int, rows: np.ndarray | None) -> dict[int, float]:
+        """The `count` rows (among `rows`) whose passage vectors are closest to the query, with their cosines."""
+        ...
+
+    def similarities(self, rows: Sequence[int], query: np.ndarray) -> dict[int, float]:
+        """The cosine between the query and the passage vector of each row."""
+        ...
+
+    def keyword(self, terms: list[str], count: int, rows: np.ndarray | None) -> dict[int, float]:
+        """The `count` rows (among `rows`) with the highest positive BM25 scores for the query's terms."""
+        ...
+
+    def keyword_scores(self, terms: list[str], rows: Sequence[int]) -> dict[int, float]:
+        """The BM25 score of each row for the query's terms."""
+        ...
+
+    def sentence_scores(self, row: int, query: np.ndarray) -> np.ndarray:
+        """The cosine between the query and each sentence of the passage at `row`."""
+        ...
+
+    def best_sentence_scores(self, rows: Sequence[int], query: np.ndarray) -> dict[int, float]:
+        """For each row, the highest cosine between the query and one of its sentences."""
+        ...
+
+    def passages(self, rows: Sequence[int]) -> list[Passage]:
+        """Passages at the given rows, in that order."""
+        ...
+
+    def unknown_names(self, question: str) -> list[str]:
+        """Names in the question of which no word occurs in any indexed passage."""
+        ...
+
+    def document(self, doc_id: str) -> documents.Document:
+        """The stored document with this id."""
+        ...
+
+    def document_ids(self) -> list[str]:
+        """Ids of the indexed documents, sorted."""
+        ...
+
+    def close(self) -> None:
+        """Release what the store holds open."""
+        ...
+
 
 TABLE = "passages.sqlite"
 VECTORS = "vectors.npy"
@@ -136,6 +200,7 @@ class Store:
         self.folder = folder
         self.manifest = found
         self._lock = threading.Lock()
+        self._keyword_cache: tuple[tuple[str, ...], np.ndarray] | None = None
         try:
             self._connection = sqlite3.connect(f"file:{folder / TABLE}?mode=ro", uri=True, check_same_thread=False)
             self._connection.row_factory = sqlite3.Row
@@ -247,6 +312,86 @@ class Store:
     def sentence_rows(self, row: int) -> range:
         """Rows of `sentence_vectors` that belong to the passage at `row`."""
         return range(int(self.sentence_starts[row]), int(self.sentence_starts[row + 1]))
+
+    def select(self, doc: str | None, found: Filter | None) -> np.ndarray | None:
+        """The rows a search may return (sorted), or None for all; errors when `doc` is not indexed."""
+        if doc is None and not found:
+            return None
+        if doc is not None:
+            doc_rows = self.rows_of(doc)
+            if not doc_rows:
+                raise InputError(f"no document {doc!r} in the index: qa status --json lists document ids")
+        records = self._query("SELECT id, metadata FROM documents ORDER BY id")
+        admitted = [
+            doc_id
+            for doc_id, metadata in records
+            if (doc is None or doc_id == doc) and (not found or found.admits(doc_id, json.loads(metadata)))
+        ]
+        spans = [self.rows_of(doc_id) for doc_id in admitted]
+        rows = [np.arange(span.start, span.stop) for span in spans if span]
+        return np.sort(np.concatenate(rows)) if rows else np.zeros(0, dtype=np.int64)
+
+    def dense(self, query: np.ndarray, count: int, rows: np.ndarray | None) -> dict[int, float]:
+        """The `count` rows (among `rows`) whose passage vectors are closest to the query, with their cosines."""
+        if rows is not None and len(rows) <= SMALL_SELECTION:
+            if not len(rows):
+                return {}
+            sims = np.asarray(self.vectors[rows]) @ query
+            order = np.argsort(-sims)[:count]
+            return {int(rows[i]): float(sims[i]) for i in order}
+        import faiss
+
+        count = min(count, self.size if rows is None else len(rows))
+        parameters = None
+        if rows is not None:
+            selector = faiss.IDSelectorBatch(np.ascontiguousarray(rows, dtype=np.int64))
+            parameters = (
+                faiss.SearchParametersIVF(sel=selector, nprobe=int(self.manifest.vector_index["nprobe"]))  # type: ignore[call-arg]
+                if self.manifest.vector_index.get("kind") == "ivf"
+                else faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+            )
+        scores, found = self.vector_index.search(query.reshape(1, -1).astype(np.float32), count, params=parameters)
+        return {int(row): float(score) for row, score in zip(found[0], scores[0], strict=True) if row >= 0}
+
+    def similarities(self, rows: Sequence[int], query: np.ndarray) -> dict[int, float]:
+        """The cosine between the query and the passage vector of each row."""
+        if not rows:
+            return {}
+        sims = np.asarray(self.vectors[list(rows)]) @ query
+        return dict(zip((int(row) for row in rows), sims.tolist(), strict=True))
+
+    def keyword(self, terms: list[str], count: int, rows: np.ndarray | None) -> dict[int, float]:
+        """The `count` rows (among `rows`) with the highest positive BM25 scores for the query's terms."""
+        scores = self._keyword_all(terms)
+        if rows is not None:
+            if not len(rows):
+                return {}
+            scores = scores[rows]
+        count = min(count, len(scores))
+        best = np.argpartition(-scores, count - 1)[:count]
+        ids = rows if rows is not None else None
+        return {int(ids[i] if ids is not None else i): float(scores[i]) for i in best if scores[i] > 0}
+
+    def keyword_scores(self, terms: list[str], rows: Sequence[int]) -> dict[int, float]:
+        """The BM25 score of each row for the query's terms."""
+        scores = self._keyword_all(terms)
+        return {int(row): float(scores[row]) for row in rows}
+
+    def _keyword_all(self, terms: list[str]) -> np.ndarray:
+        """BM25 scores of every passage, computed once per query (keyed by the terms)."""
+        key = tuple(terms)
+        with self._lock:
+            cached = self._keyword_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        scores = self.lexical.token_scores(terms)
+        with self._lock:
+            self._keyword_cache = (key, scores)
+        return scores
+
+    def unknown_names(self, question: str) -> list[str]:
+        """Names in the question of which no word occurs in any indexed passage."""
+        return self.lexical.unknown_names(question)
 
     def sentence_scores(self, row: int, query: np.ndarray) -> np.ndarray:
         """The cosine between the query and each sentence of the passage at `row`."""

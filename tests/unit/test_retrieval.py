@@ -105,6 +105,7 @@ def test_hybrid_sentence_weight_scores_the_best_sentence(searcher: Searcher, fak
     only_sentences = searcher.ask(question, Settings(mode="hybrid", dense_weight=0.0, sentence_weight=1.0))
     query = fake_embedder.embed([question])[0]
     store = searcher.store
+    assert isinstance(store, Store)
     for hit in only_sentences.hits:
         (row,) = [row for row in range(store.size) if store.passages([row])[0].id == hit.passage.id]
         sentences = np.asarray(store.sentence_vectors[store.sentence_rows(row).start : store.sentence_rows(row).stop])
