@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 
 class BuildBar(Horizontal):
-    """Stage name and a progress bar; hidden unless a build runs."""
+    """Stage name and a progress bar; the main screen shows it while the index state is a build."""
 
     def compose(self) -> ComposeResult:
         """A label and the bar."""
@@ -27,7 +27,6 @@ class BuildBar(Horizontal):
 
     def progress(self, stage: str, done: int, total: int) -> None:
         """Show `done` of `total` steps of `stage`."""
-        self.display = True
         self.query_one(Label).update(f"{stage} {done}/{total}" if total else stage)
         self.query_one(ProgressBar).update(total=max(total, 1), progress=min(done, total) if total else 1)
 

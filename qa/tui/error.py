@@ -13,29 +13,29 @@ from textual.widgets import Button, Static
 if TYPE_CHECKING:
     from textual.app import ComposeResult
 
+    from qa.tui.explain import Explanation, Fix
 
-class ErrorScreen(ModalScreen[str | None]):
-    """Title, message and fix; dismissed with the id of the pressed button, or None."""
+
+class ErrorScreen(ModalScreen["Fix | None"]):
+    """Title, message and fix; dismissed with the fix of the pressed button, or None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss_none", "Close")]
 
-    def __init__(self, title: str, message: str, fix: str = "", actions: tuple[tuple[str, str], ...] = ()) -> None:
+    def __init__(self, explanation: Explanation) -> None:
         super().__init__()
-        self.title_text = title
-        self.message = message
-        self.fix = fix
-        self.actions = actions
+        self.explanation = explanation
 
     def compose(self) -> ComposeResult:
         """The box: title, message, fix, buttons."""
+        explained = self.explanation
         with Vertical(id="error-box"):
-            yield Static(Content.styled(self.title_text, "bold $text-error"), id="error-title")
-            yield Static(Content(self.message), id="error-message")
-            if self.fix:
-                yield Static(Content(self.fix), id="error-fix")
+            yield Static(Content.styled(explained.title, "bold $text-error"), id="error-title")
+            yield Static(Content(explained.message), id="error-message")
+            if explained.fix:
+                yield Static(Content(explained.fix), id="error-fix")
             with Horizontal(id="error-buttons"):
-                for action, label in self.actions:
-                    yield Button(label, id=action, variant="primary")
+                for fix, label in explained.actions:
+                    yield Button(label, id=fix, variant="primary")
                 yield Button("Close", id="close")
 
     def on_mount(self) -> None:
@@ -43,9 +43,10 @@ class ErrorScreen(ModalScreen[str | None]):
         self.query(Button).first().focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        """Dismiss with the button's id (None for Close)."""
+        """Dismiss with the button's fix (None for Close)."""
         event.stop()
-        self.dismiss(None if event.button.id == "close" else event.button.id)
+        pressed: Fix | None = next((fix for fix, _label in self.explanation.actions if fix == event.button.id), None)
+        self.dismiss(pressed)
 
     def action_dismiss_none(self) -> None:
         """Close without a fix."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.binding import Binding, BindingType
@@ -10,15 +11,45 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from qa.tui.history import HistoryScreen
 from qa.tui.keybar import KeyBar
+from qa.tui.results import ResultList
+from qa.tui.source import SourceScreen
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
     from textual.app import ComposeResult
+
+Section = tuple[str, list[tuple[str, str]]]
 
 MODES_HELP = (
     "hybrid: meaning and keywords together (default) · dense: meaning only (the embedding model) · "
     "lexical: keywords only (BM25; works without the model)"
 )
+
+
+def help_sections(anywhere: Iterable[BindingType], key_display: Callable[[Binding], str]) -> list[Section]:
+    """Keys by where they work, read from the bindings themselves: `anywhere` are the app's, shown as
+    `key_display` shows a key."""
+
+    def keys(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
+        shown = [binding for binding in bindings if isinstance(binding, Binding) and binding.show]
+        return [
+            (
+                " ".join(key_display(replace(binding, key=key.strip())) for key in binding.key.split(",")),
+                binding.tooltip or binding.description,
+            )
+            for binding in shown
+        ]
+
+    return [
+        ("Anywhere", [*keys(anywhere), ("shift+F5", "Rebuild from scratch"), ("^p", "Command palette")]),
+        ("Question", [("enter", "Ask"), ("↓ tab", "Go to the results")]),
+        ("Results", [("↑↓ j k", "Move"), *keys(ResultList.BINDINGS)]),
+        ("Source", [("↑↓ j k space", "Scroll"), ("g", "Back to the passage"), *keys(SourceScreen.BINDINGS)]),
+        ("History", keys(HistoryScreen.BINDINGS)),
+    ]
 
 
 def key_table(title: str, bindings: list[tuple[str, str]]) -> Content:
@@ -35,7 +66,7 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,f1,q", "app.pop_screen", "Close"),
     ]
 
-    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
+    def __init__(self, sections: list[Section]) -> None:
         super().__init__()
         self.sections = sections
 

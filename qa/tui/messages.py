@@ -1,7 +1,9 @@
-"""What the background workers report to the app; posted from worker threads (post_message is thread-safe)."""
+"""What the background workers report to the main screen, in the past tense; posted from worker threads
+(post_message is thread-safe). Each failure has its own type, carrying the error."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from textual.message import Message
@@ -13,66 +15,77 @@ if TYPE_CHECKING:
     from qa.store import Store
 
 
-class ModelLoaded(Message):
+@dataclass
+class ModelLoaded(Message, bubble=False):
     """The embedding model is loaded and ready to embed questions."""
 
-    def __init__(self, name: str) -> None:
-        super().__init__()
-        self.name = name
+    name: str
 
 
-class IndexOpened(Message):
-    """An index is open for searching: at startup, or after a rebuild (`rebuilt`)."""
+@dataclass
+class ModelFailed(Message, bubble=False):
+    """The embedding model could not be loaded."""
 
-    def __init__(self, store: Store, status: IndexStatus, result: BuildResult | None, rebuilt: bool = False) -> None:
-        super().__init__()
-        self.store = store
-        self.status = status
-        self.result = result
-        self.rebuilt = rebuilt
+    error: BaseException
 
 
-class StatusRead(Message):
+@dataclass
+class StatusRead(Message, bubble=False):
     """The index status was read, before opening or (with `rebuild`) rebuilding the index."""
 
-    def __init__(self, status: IndexStatus, rebuild: bool = False) -> None:
-        super().__init__()
-        self.status = status
-        self.rebuild = rebuild
+    status: IndexStatus
+    rebuild: bool = False
 
 
-class AnswerReady(Message):
+@dataclass
+class IndexOpened(Message, bubble=False):
+    """An index is open for searching: at startup, or after a rebuild (`rebuilt`); `result` when a build ran."""
+
+    store: Store
+    status: IndexStatus
+    result: BuildResult | None
+    rebuilt: bool = False
+
+
+@dataclass
+class IndexFailed(Message, bubble=False):
+    """Opening (or, with `rebuild`, rebuilding) the index failed."""
+
+    error: BaseException
+    rebuild: bool = False
+
+
+@dataclass
+class Answered(Message, bubble=False):
     """The answer to the question with this serial number."""
 
-    def __init__(self, serial: int, answer: Answer) -> None:
-        super().__init__()
-        self.serial = serial
-        self.answer = answer
+    serial: int
+    answer: Answer
 
 
-class BuildProgressed(Message):
-    """A build stage moved on: `done` of `total` steps."""
+@dataclass
+class AskFailed(Message, bubble=False):
+    """The question with this serial number could not be answered."""
 
-    def __init__(self, stage: str, done: int, total: int) -> None:
-        super().__init__()
-        self.stage = stage
-        self.done = done
-        self.total = total
+    serial: int
+    error: BaseException
 
 
-class WorkWarned(Message):
+@dataclass
+class BuildProgressed(Message, bubble=False):
+    """A build stage moved on: `done` of `total` steps. Newer progress replaces progress not yet drawn."""
+
+    stage: str
+    done: int
+    total: int
+
+    def can_replace(self, message: Message) -> bool:
+        """Progress waiting in the queue behind this one supersedes it: only the latest is drawn."""
+        return isinstance(message, BuildProgressed)
+
+
+@dataclass
+class WorkWarned(Message, bubble=False):
     """A problem that did not stop the work, such as a skipped file."""
 
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
-
-
-class WorkFailed(Message):
-    """A worker stopped with an error; `task` is "model", "index", "rebuild" or "ask"."""
-
-    def __init__(self, task: str, error: BaseException, serial: int = 0) -> None:
-        super().__init__()
-        self.task = task
-        self.error = error
-        self.serial = serial
+    text: str

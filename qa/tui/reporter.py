@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
-import time
-
-from textual.message_pump import MessagePump
+from typing import TYPE_CHECKING, Protocol
 
 from qa.progress import once
 from qa.tui.messages import BuildProgressed, WorkWarned
 
-POST_EVERY_SECONDS = 0.05
+if TYPE_CHECKING:
+    from textual.message import Message
+
+
+class Target(Protocol):
+    """Where the messages go: a Textual message pump (a screen), or anything else that takes them."""
+
+    def post_message(self, message: Message) -> bool:
+        """Queue the message."""
 
 
 class MessageReporter:
-    """Posts BuildProgressed and WorkWarned to `target` from any thread; progress at most ~20 times a second."""
+    """Posts BuildProgressed and WorkWarned to `target` from any thread.
 
-    def __init__(self, target: MessagePump) -> None:
+    Every step is posted: BuildProgressed.can_replace lets the target's queue keep only the latest of the progress
+    waiting there, so a fast build does not flood the app.
+    """
+
+    def __init__(self, target: Target) -> None:
         self.target = target
         self.stage = ""
         self.total = 0
         self.done = 0
-        self._posted_at = 0.0
         self._warn = once(self._post_warning)
 
     def warn(self, message: str) -> None:
@@ -33,14 +42,13 @@ class MessageReporter:
     def start(self, stage: str, total: int) -> None:
         """Post the start of a stage."""
         self.stage, self.total, self.done = stage, total, 0
-        self._post()
+        self.post_progress()
 
     def advance(self, steps: int = 1) -> None:
-        """Post progress when the stage ends or enough time has passed."""
+        """Post the progress."""
         self.done += steps
-        if self.done >= self.total or time.monotonic() - self._posted_at >= POST_EVERY_SECONDS:
-            self._post()
+        self.post_progress()
 
-    def _post(self) -> None:
-        self._posted_at = time.monotonic()
+    def post_progress(self) -> None:
+        """Post where the stage is."""
         self.target.post_message(BuildProgressed(self.stage, self.done, self.total))

@@ -82,11 +82,11 @@ class ResultList(ListView):
         Binding("enter", "select_cursor", "Open", tooltip="Open the passage in its document"),
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
-        Binding("m", "app.mark", "Mark right", tooltip=MARK_HELP),
-        Binding("e", "app.edit", "Edit", tooltip=EDIT_HELP),
-        Binding("c", "app.copy", "Copy", tooltip=COPY_HELP),
-        Binding("slash", "app.focus_question", "Ask", tooltip="Back to the question (Esc too)"),
-        Binding("escape", "app.focus_question", "Ask", show=False),
+        Binding("m", "screen.mark", "Mark right", tooltip=MARK_HELP),
+        Binding("e", "screen.edit", "Edit", tooltip=EDIT_HELP),
+        Binding("c", "screen.copy", "Copy", tooltip=COPY_HELP),
+        Binding("slash", "screen.focus_question", "Ask", tooltip="Back to the question (Esc too)"),
+        Binding("escape", "screen.focus_question", "Ask", show=False),
         Binding("q", "app.quit", "Quit", show=False),
     ]
 

@@ -13,6 +13,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
+from qa.tui import citing
+from qa.tui.citing import passage_line
 from qa.tui.keybar import KeyBar
 from qa.tui.results import COPY_HELP, EDIT_HELP, HIGHLIGHT_STYLE, MARK_HELP
 
@@ -20,7 +22,8 @@ if TYPE_CHECKING:
     from textual.app import ComposeResult
 
     from qa.documents import Document
-    from qa.retrieval import Hit
+    from qa.paths import Paths
+    from qa.retrieval import Answer, Hit
 
 CONTEXT_CHARS = 50_000
 CONTEXT_ABOVE = 2
@@ -39,11 +42,6 @@ def location(hit: Hit, line: int) -> str:
     title = f"{hit.passage.title}, "
     citation = citation.removeprefix(title) if title.strip(", ") else citation
     return f"{hit.passage.doc_id} · {citation} · line {line}"
-
-
-def passage_line(document: Document, hit: Hit) -> int:
-    """The 1-based line of the document where the passage starts."""
-    return document.text.count("\n", 0, hit.passage.start) + 1
 
 
 def split_document(text: str, start: int, end: int, limit: int = CONTEXT_CHARS) -> tuple[str, int, str, int, str]:
@@ -87,23 +85,25 @@ class PassageBlock(Static):
 
 
 class SourceScreen(Screen[None]):
-    """A document with one passage highlighted; Escape goes back to the results."""
+    """A document with one passage of an answer highlighted; Escape goes back to the results."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", tooltip="Back to the results, the selection kept"),
-        Binding("e", "app.edit", "Edit", tooltip=EDIT_HELP),
-        Binding("c", "app.copy", "Copy", tooltip=COPY_HELP),
-        Binding("m", "app.mark", "Mark right", tooltip=MARK_HELP),
+        Binding("e", "edit", "Edit", tooltip=EDIT_HELP),
+        Binding("c", "copy", "Copy", tooltip=COPY_HELP),
+        Binding("m", "mark", "Mark right", tooltip=MARK_HELP),
         Binding("j", "scroll_by(1)", "Down", show=False),
         Binding("k", "scroll_by(-1)", "Up", show=False),
         Binding("space", "scroll_by(10)", "Page down", show=False),
         Binding("g", "goto_passage", "To passage", show=False),
     ]
 
-    def __init__(self, hit: Hit, document: Document) -> None:
+    def __init__(self, hit: Hit, document: Document, answer: Answer, paths: Paths) -> None:
         super().__init__()
         self.hit = hit
         self.document = document
+        self.answer = answer
+        self.paths = paths
 
     def compose(self) -> ComposeResult:
         """Header, the document around the passage, footer."""
@@ -161,3 +161,19 @@ class SourceScreen(Screen[None]):
         """Scroll the document by `lines`."""
         scroll = self.query_one("#source-scroll", VerticalScroll)
         scroll.scroll_to(y=scroll.scroll_y + lines, animate=False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Keys the app aims at the screen's own actions (F2 mode, ^r history) are hidden where it has none."""
+        return hasattr(self, f"action_{action}")
+
+    def action_mark(self) -> None:
+        """Add the question and this passage's answering sentence to the user's gold set."""
+        citing.mark(self, self.paths.user_gold, self.answer.question, self.hit)
+
+    def action_copy(self) -> None:
+        """Copy the quote and its citation."""
+        citing.copy(self, self.hit, self.answer.citation(self.hit))
+
+    def action_edit(self) -> None:
+        """Open the document in $EDITOR at the passage's line."""
+        citing.edit(self, self.paths.corpus, self.hit, self.document)

@@ -9,6 +9,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from qa.tui.states import IndexState, ModelState
 from qa.wording import plural
 
 if TYPE_CHECKING:
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from qa.status import IndexStatus
 
 SEPARATOR = " · "
+MODEL_STYLES = {ModelState.READY: "$text-success", ModelState.FAILED: "bold $text-error"}
 
 
 def model_label(name: str) -> str:
@@ -50,9 +52,9 @@ class StatusLine(Horizontal):
     """Index summary and work in progress on the left, the model and its state on the right."""
 
     index_status: reactive[IndexStatus | None] = reactive(None, always_update=True)
-    index_state = reactive("opening the index…")
+    index_state = reactive(IndexState.OPENING)
     model_name = reactive("")
-    model_state = reactive("loading…")
+    model_state = reactive(ModelState.LOADING)
 
     def compose(self) -> ComposeResult:
         """Two parts."""
@@ -82,10 +84,11 @@ class StatusLine(Horizontal):
     def _draw(self) -> None:
         if not self.is_mounted:
             return
-        parts = [Content.styled(self.index_state, "italic $text-accent")] if self.index_state else []
+        state = self.index_state.label
+        parts = [Content.styled(state, "italic $text-accent")] if state else []
         if self.index_status is not None:
             parts.append(index_summary(self.index_status))
         self.query_one("#status-index", Static).update(Content(SEPARATOR).join(parts))
-        style = {"ready": "$text-success", "failed": "bold $text-error"}.get(self.model_state, "italic $text-accent")
+        style = MODEL_STYLES.get(self.model_state, "italic $text-accent")
         name = model_label(self.model_name) if self.model_name else "model"
-        self.query_one("#status-model", Static).update(Content.assemble(name, " ", (self.model_state, style)))
+        self.query_one("#status-model", Static).update(Content.assemble(name, " ", (self.model_state.label, style)))

@@ -11,7 +11,8 @@ from textual.pilot import Pilot
 
 from qa.retrieval import Hit
 from qa.tui.app import QAApp
-from qa.tui.messages import AnswerReady
+from qa.tui.main_screen import MainScreen
+from qa.tui.messages import Answered
 from qa.tui.question import QuestionInput
 from tests.fakes import FakeEmbedder
 
@@ -34,6 +35,21 @@ class GatedEmbedder(FakeEmbedder):
         return super().embed(texts)
 
 
+def main_screen(pilot: Pilot[None]) -> MainScreen:
+    """The app's main screen (question, results, status), whichever screen is on top."""
+    app = pilot.app
+    assert isinstance(app, QAApp)
+    return app.main
+
+
+async def toasts(pilot: Pilot[None]) -> list[str]:
+    """The notifications on screen, as drawn (title, a new line, then the message; no title, the message); the
+    app must run with `run_test(notifications=True)`."""
+    await pilot.pause()
+    await pilot.pause()
+    return [str(toast.render()) for toast in pilot.app.screen.query("Toast")]
+
+
 async def settle(pilot: Pilot[None], rounds: int = 20) -> None:
     """Wait until no worker runs and the messages they posted (and the work those start) are handled."""
     app = pilot.app
@@ -49,10 +65,9 @@ async def settle(pilot: Pilot[None], rounds: int = 20) -> None:
 
 async def ask(pilot: Pilot[None], question: str) -> None:
     """Put the question in the input, press Enter and wait for the answer."""
-    app = pilot.app
-    assert isinstance(app, QAApp)
-    app.action_focus_question()
-    app.query_one(QuestionInput).value = question
+    main = main_screen(pilot)
+    main.action_focus_question()
+    main.query_one(QuestionInput).value = question
     await pilot.press("enter")
     await settle(pilot)
 
@@ -62,10 +77,10 @@ async def show_fixed_answer(pilot: Pilot[None], question: str, answered: bool) -
 
     Snapshots then show the app's drawing, not the current retrieval tuning.
     """
-    app = pilot.app
-    assert isinstance(app, QAApp) and app.store is not None
+    main = main_screen(pilot)
     await ask(pilot, question)
-    store = app.store
+    store = main.store
+    assert store is not None
     passages = store.passages(range(store.size))
     first = next(row for row, passage in enumerate(passages) if "Raimondo" in passage.text)
     hits = []
@@ -73,10 +88,10 @@ async def show_fixed_answer(pilot: Pilot[None], question: str, answered: bool) -
         passage = passages[row]
         sentence = next((span for span in passage.sentences if "Raimondo" in passage.text[span[0] : span[1]]), None)
         hits.append(Hit(rank, passage, score, score, None, sentence or passage.sentences[0]))
-    assert app.answer is not None
+    assert main.answer is not None
     reason = None if answered else "the highlighted sentences score at most 0.20, below the 0.35 threshold"
     fixed = dataclasses.replace(
-        app.answer, answered=answered, confidence=0.7 if answered else 0.2, hits=tuple(hits), reason=reason
+        main.answer, answered=answered, confidence=0.7 if answered else 0.2, hits=tuple(hits), reason=reason
     )
-    app.post_message(AnswerReady(app.serial, fixed))
+    main.post_message(Answered(main.queue.serial, fixed))
     await settle(pilot)

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Static
+from textual.message import Message
+from textual.widgets import Button, Label, Static
 
 from qa.embedding import SentenceTransformerEmbedder
 from qa.errors import ModelError
@@ -22,14 +23,15 @@ from qa.tui.buildbar import BuildBar
 from qa.tui.error import ErrorScreen
 from qa.tui.help import HelpScreen
 from qa.tui.history import HistoryScreen
-from qa.tui.messages import AnswerReady, BuildProgressed
+from qa.tui.messages import Answered, BuildProgressed
 from qa.tui.question import QuestionInput
 from qa.tui.results import ResultItem, ResultList
 from qa.tui.source import SourceScreen
+from qa.tui.states import IndexState
 from qa.tui.status import StatusLine
 from tests.conftest import ESSAY
 from tests.fakes import FakeEmbedder, given
-from tests.tui.conftest import FOOLS_ERRAND, SIZE, GatedEmbedder, ask, settle
+from tests.tui.conftest import FOOLS_ERRAND, SIZE, GatedEmbedder, ask, settle, toasts
 
 
 def banner(app: QAApp) -> str:
@@ -45,13 +47,22 @@ def results(app: QAApp) -> ResultList:
     return app.query_one(ResultList)
 
 
+def mode_shown(app: QAApp) -> str:
+    return str(app.query_one("#mode", Static).render())
+
+
+def error_shown(screen: ErrorScreen, part: str) -> str:
+    """The error modal's "message" or "fix", as drawn."""
+    return str(screen.query_one(f"#error-{part}", Static).render())
+
+
 async def test_opens_at_once_and_builds_a_missing_index(essay_paths: Paths) -> None:
     app = create_app(essay_paths, make_embedder=given(FakeEmbedder()))
     async with app.run_test(size=SIZE) as pilot:
         assert app.query_one("#question").has_focus
         await settle(pilot)
-        assert app.store is not None
-        assert app.model_ready
+        assert app.main.store is not None
+        assert app.main.model_ready
         assert "1 document · 22 passages" in status_text(app)
         assert "fresh" in status_text(app)
         assert "fake-hash-64 ready" in status_text(app)
@@ -164,18 +175,18 @@ async def test_rebuild_runs_in_the_background_and_refreshes_the_results(built_pa
         embedder.waiting.clear()
         await pilot.press("f5")
         await pilot.pause()
-        assert app.indexing
+        assert app.main.index_state.rebuilding
         assert app.query_one(BuildBar).display, "a progress bar shows while the index builds"
         assert "rebuilding" in status_text(app)
         # the app stays responsive while the build waits inside the worker
         await pilot.press("f5")
         await pilot.pause()
-        app.action_focus_question()
+        app.main.action_focus_question()
         await pilot.press("x", "y")
         assert app.query_one("#question").value.endswith("xy")  # type: ignore[attr-defined]
         embedder.gate.set()
         await settle(pilot)
-        assert not app.indexing
+        assert app.main.index_state is IndexState.READY
         assert not app.query_one(BuildBar).display
         assert "2 documents" in status_text(app)
         assert "fresh" in status_text(app)
@@ -189,8 +200,8 @@ async def test_an_unanswerable_question_abstains_and_dims_the_nearest_passages(b
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await ask(pilot, "How do penguins keep their eggs warm?")
-        assert app.answer is not None
-        assert not app.answer.answered
+        assert app.main.answer is not None
+        assert not app.main.answer.answered
         assert "No confident answer in the corpus" in banner(app)
         assert results(app).has_class("-abstained")
         assert results(app).hits, "the nearest passages are still listed"
@@ -207,8 +218,8 @@ async def test_a_missing_corpus_shows_the_fix_and_the_app_keeps_running(tmp_path
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, ErrorScreen)
-        assert "does not exist" in screen.message
-        assert "--corpus" in screen.fix
+        assert "does not exist" in error_shown(screen, "message")
+        assert "--corpus" in error_shown(screen, "fix")
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, ErrorScreen)
@@ -220,7 +231,7 @@ async def test_a_missing_corpus_shows_the_fix_and_the_app_keeps_running(tmp_path
         shutil.copy(ESSAY, paths.corpus / ESSAY.name)
         await pilot.press("f5")
         await settle(pilot)
-        assert app.store is not None
+        assert app.main.store is not None
         assert "22 passages" in status_text(app)
 
 
@@ -230,11 +241,12 @@ async def test_an_empty_corpus_offers_a_rebuild(paths: Paths) -> None:
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, ErrorScreen)
-        assert "has no documents" in screen.message
+        assert "has no documents" in error_shown(screen, "message")
+        assert isinstance(screen.focused, Button) and str(screen.focused.label) == "Rebuild (F5)"
         shutil.copy(ESSAY, paths.corpus / ESSAY.name)
         await pilot.press("enter")  # the focused button: Rebuild
         await settle(pilot)
-        assert app.store is not None
+        assert app.main.store is not None
 
 
 async def test_a_corrupt_index_offers_a_rebuild_from_scratch(built_paths: Paths) -> None:
@@ -244,12 +256,12 @@ async def test_a_corrupt_index_offers_a_rebuild_from_scratch(built_paths: Paths)
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, ErrorScreen)
-        assert "is broken" in screen.message
-        assert ("full-rebuild", "Rebuild from scratch") in screen.actions
+        assert "is broken" in error_shown(screen, "message")
+        assert isinstance(screen.focused, Button) and str(screen.focused.label) == "Rebuild from scratch"
         await pilot.press("enter")
         await settle(pilot)
         assert not isinstance(app.screen, ErrorScreen)
-        assert app.store is not None
+        assert app.main.store is not None
         await ask(pilot, FOOLS_ERRAND)
         assert results(app).hits[0].passage.citation.endswith("¶3")
 
@@ -272,14 +284,14 @@ async def test_a_model_failure_explains_and_falls_back_to_keywords(built_paths: 
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, ErrorScreen)
-        assert "cannot load model" in screen.message
-        assert "Lexical mode" in screen.fix
-        assert app.mode == "lexical"
+        assert "cannot load model" in error_shown(screen, "message")
+        assert "Lexical mode" in error_shown(screen, "fix")
+        assert "lexical" in mode_shown(app)
         assert "failed" in status_text(app)
         await pilot.press("escape")
         await ask(pilot, FOOLS_ERRAND)
-        assert app.answer is not None
-        assert app.answer.mode == "lexical"
+        assert answer_mode(app) == "lexical"
+        assert "lexical" in banner(app)
         assert results(app).hits
 
 
@@ -294,32 +306,31 @@ async def test_an_unexpected_error_is_a_modal_not_a_traceback(built_paths: Paths
         await ask(pilot, FOOLS_ERRAND)
         screen = app.screen
         assert isinstance(screen, ErrorScreen)
-        assert "RuntimeError: boom" in screen.message
+        assert "RuntimeError: boom" in error_shown(screen, "message")
         assert app.is_running
 
 
 async def test_an_empty_question_is_a_notification(built_paths: Paths) -> None:
     app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
         await pilot.press("space", "enter")
-        await pilot.pause()
-        assert app.serial == 0
-        assert [notification.message for notification in app._notifications] == [
+        assert await toasts(pilot) == [
             'the question is empty: type one, e.g. "Which company leads global chip foundries?"'
         ]
+        assert app.main.queue.serial == 0, "nothing was asked"
+        assert not built_paths.history.exists()
 
 
 async def test_mode_is_shown_and_switching_asks_again(built_paths: Paths) -> None:
     app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert "hybrid" in str(app.query_one("#mode", Static).render())
+        assert "hybrid" in mode_shown(app)
         await ask(pilot, FOOLS_ERRAND)
         await pilot.press("f2")
         await settle(pilot)
-        assert app.mode == "dense"
-        assert "dense" in str(app.query_one("#mode", Static).render())
+        assert "dense" in mode_shown(app)
         assert answer_mode(app) == "dense"
         assert "dense" in banner(app)
         await pilot.press("f2")
@@ -331,8 +342,9 @@ async def test_mode_is_shown_and_switching_asks_again(built_paths: Paths) -> Non
 
 
 def answer_mode(app: QAApp) -> str:
-    assert app.answer is not None
-    return app.answer.mode
+    answer = app.main.answer
+    assert answer is not None
+    return answer.mode
 
 
 async def test_an_answer_to_an_older_question_is_dropped(built_paths: Paths) -> None:
@@ -340,13 +352,13 @@ async def test_an_answer_to_an_older_question_is_dropped(built_paths: Paths) -> 
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await ask(pilot, "Who is Alvin Wang Graylin?")
-        old = app.answer
+        old = app.main.answer
         await ask(pilot, FOOLS_ERRAND)
-        current = app.answer
+        current = app.main.answer
         assert old is not None and current is not None
-        app.post_message(AnswerReady(app.serial - 1, old))
+        app.main.post_message(Answered(app.main.queue.serial - 1, old))
         await pilot.pause()
-        assert app.answer is current
+        assert app.main.answer is current
         assert results(app).hits[0] == current.hits[0]
 
 
@@ -423,13 +435,13 @@ async def test_edit_opens_the_editor_at_the_passage_line(built_paths: Paths, mon
 
 async def test_edit_without_a_terminal_to_hand_over_is_a_notification(built_paths: Paths) -> None:
     app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
         await ask(pilot, FOOLS_ERRAND)
         await pilot.press("e")
         await pilot.pause()
         assert app.is_running
-        assert any("editor" in notification.message for notification in app._notifications)
+        assert any("editor" in toast for toast in await toasts(pilot))
 
 
 async def test_history_lists_earlier_questions_and_asks_one_again(built_paths: Paths) -> None:
@@ -449,8 +461,8 @@ async def test_history_lists_earlier_questions_and_asks_one_again(built_paths: P
         await pilot.press("down", "enter")
         await settle(pilot)
         assert not isinstance(app.screen, HistoryScreen)
-        assert app.question == "Who is Alvin Wang Graylin?"
-        assert app.answer is not None and app.answer.question == "Who is Alvin Wang Graylin?"
+        assert app.query_one(QuestionInput).value == "Who is Alvin Wang Graylin?"
+        assert app.main.answer is not None and app.main.answer.question == "Who is Alvin Wang Graylin?"
         await pilot.press("ctrl+r")
         await pilot.pause()
         await pilot.press("escape")
@@ -496,12 +508,12 @@ async def test_passage_actions_are_disabled_without_a_selection(built_paths: Pat
     app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.check_action("mark", ()) is None
+        assert app.main.check_action("mark", ()) is None
         await pilot.press("m")
         await pilot.pause()
         assert not built_paths.user_gold.exists(), "nothing to mark before an answer"
         await ask(pilot, FOOLS_ERRAND)
-        assert app.check_action("mark", ()) is True
+        assert app.main.check_action("mark", ()) is True
         await pilot.press("m")
         await pilot.pause()
         assert len(built_paths.user_gold.read_text(encoding="utf-8").splitlines()) == 1
@@ -521,11 +533,11 @@ async def test_a_stale_index_is_updated_at_startup(built_paths: Paths) -> None:
         "# Extra\n\nA short note about chips and export rules.\n", encoding="utf-8"
     )
     app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
         assert "2 documents" in status_text(app)
         assert "fresh" in status_text(app)
-        assert any("corpus changed" in notification.message for notification in app._notifications)
+        assert any("corpus changed" in toast for toast in await toasts(pilot))
 
 
 def test_build_index_pins_the_build_time(built_paths: Paths) -> None:
@@ -555,12 +567,29 @@ async def test_a_question_asked_while_the_model_loads_is_answered_when_it_is_rea
         await pilot.press("enter")
         await pilot.pause()
         assert "Waiting for the model to load" in banner(app)
-        assert app.answer is None
+        assert not results(app).hits
         embedder.gate.set()
         await settle(pilot)
-        assert app.answer is not None
         assert results(app).hits[0].passage.citation.endswith("¶3")
         assert "fake-hash-64 ready" in status_text(app)
+
+
+async def test_a_burst_of_build_progress_is_drawn_once_at_its_latest(built_paths: Paths) -> None:
+    app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        handled: list[BuildProgressed] = []
+
+        def note(message: Message) -> None:
+            if isinstance(message, BuildProgressed):
+                handled.append(message)
+
+        app.main.message_signal.subscribe(app.main, note, immediate=True)
+        for done in range(1, 501):  # a fast build reports faster than the screen draws
+            app.main.post_message(BuildProgressed("embedding", done, 500))
+        await pilot.pause()
+        assert str(app.main.query_one("#build-stage", Label).render()) == "embedding 500/500"
+        assert len(handled) < 10, "queued progress is replaced by newer progress"
 
 
 async def test_a_report_arriving_while_the_app_shuts_down_is_dropped(
@@ -568,10 +597,17 @@ async def test_a_report_arriving_while_the_app_shuts_down_is_dropped(
 ) -> None:
     app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
 
-    def report_after_unmount(bar: BuildBar) -> None:  # a build still reporting while the user quits
-        app.post_message(BuildProgressed("embedding", 1, 2))
+    def report_after_unmount(screen: SourceScreen) -> None:  # a build still reporting while the user quits
+        app.main.post_message(BuildProgressed("embedding", 1, 2))
 
-    monkeypatch.setattr(BuildBar, "on_unmount", report_after_unmount, raising=False)
+    # the app closes the source view first, then the main screen, which is still running when the report comes
+    monkeypatch.setattr(SourceScreen, "on_unmount", report_after_unmount, raising=False)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        await ask(pilot, FOOLS_ERRAND)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, SourceScreen)
+        stage = app.main.query_one("#build-stage", Label)
     assert app.return_code is None, "the app closed without an error"
+    assert "embedding" not in str(stage.render()), "the report was dropped"

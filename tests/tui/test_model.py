@@ -11,6 +11,7 @@ from qa.paths import Paths
 from qa.tui.app import create_app
 from qa.tui.results import ResultList
 from qa.tui.source import SourceScreen
+from qa.tui.states import IndexState
 from tests.fakes import given
 from tests.tui.conftest import FOOLS_ERRAND, SIZE, ask, settle
 
@@ -21,10 +22,10 @@ async def test_fools_errand_walkthrough(essay_paths: Paths, real_embedder: Any) 
     app = create_app(essay_paths, make_embedder=given(real_embedder))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)  # builds the missing index with the real model
-        assert app.model_ready and app.store is not None
+        assert app.main.model_ready and app.main.store is not None
         await pilot.press(*FOOLS_ERRAND, "enter")
         await settle(pilot)
-        answer = app.answer
+        answer = app.main.answer
         assert answer is not None and answer.answered
         results = app.query_one(ResultList)
         top = results.hits[0]
@@ -45,8 +46,8 @@ async def test_fools_errand_walkthrough(essay_paths: Paths, real_embedder: Any) 
 
         await pilot.press("f5")
         await settle(pilot)
-        assert not app.indexing
-        assert app.answer is not None and app.answer.hits[0].passage.id == top.passage.id
+        assert app.main.index_state is IndexState.READY
+        assert app.main.answer is not None and app.main.answer.hits[0].passage.id == top.passage.id
 
         await pilot.press("ctrl+q")
         await pilot.pause()
@@ -58,5 +59,5 @@ async def test_an_unanswerable_question_abstains_with_the_real_model(essay_paths
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await ask(pilot, "How do penguins keep their eggs warm?")
-        assert app.answer is not None and not app.answer.answered
+        assert app.main.answer is not None and not app.main.answer.answered
         assert "No confident answer in the corpus" in str(app.query_one("#banner", Static).render())

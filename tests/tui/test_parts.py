@@ -22,11 +22,12 @@ from qa.progress import SilentReporter
 from qa.retrieval import Hit, Settings
 from qa.status import index_status
 from qa.tui import records
+from qa.tui.citing import passage_line
 from qa.tui.editor import editor_command
 from qa.tui.messages import BuildProgressed, WorkWarned
 from qa.tui.reporter import MessageReporter
 from qa.tui.results import answer_sentence, passage_content, reflow, score_bar
-from qa.tui.source import location, passage_line, spaced, split_document
+from qa.tui.source import location, spaced, split_document
 from qa.tui.status import built_label, index_summary, model_label
 from tests.conftest import build_index
 from tests.fakes import FakeEmbedder, given
@@ -297,9 +298,9 @@ class Collector:
         return True
 
 
-def test_reporter_posts_each_warning_once_and_throttled_progress() -> None:
+def test_reporter_posts_each_warning_once_and_progress_that_coalesces() -> None:
     target = Collector()
-    reporter = MessageReporter(target)  # type: ignore[arg-type]
+    reporter = MessageReporter(target)
     reporter.warn("skipped x")
     reporter.warn("skipped x")  # the same file, met again by the build's own scan of the corpus
     reporter.start("embedding", 1000)
@@ -310,4 +311,7 @@ def test_reporter_posts_each_warning_once_and_throttled_progress() -> None:
     assert [message.text for message in warned] == ["skipped x"]
     assert progress[0].done == 0 and progress[0].total == 1000
     assert progress[-1].done == 1000
-    assert len(progress) < 100, "progress is throttled"
+    # the app's queue keeps only the latest of the progress waiting there (see test_app for the drawing)
+    assert progress[0].can_replace(progress[-1])
+    assert not progress[0].can_replace(warned[0])
+    assert not warned[0].can_replace(progress[0])

@@ -34,9 +34,9 @@ async def main():
     async with app.run_test(size=(100, 30)) as pilot:
         for _ in range(600):
             await pilot.pause(0.1)
-            if app.model_ready:
+            if app.main.model_ready:
                 break
-        print(json.dumps({"first_import": first_import, "ready": app.model_ready}))
+        print(json.dumps({"first_import": first_import, "ready": app.main.model_ready}))
 
 asyncio.run(main())
 """
