@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
+from typing import Any, Literal
 
-from qa.documents import Document
+from qa.documents import Document, front_matter_span, part_label
 
 Span = tuple[int, int]
+PassageKind = Literal["text", "front matter", "metadata"]
+CARD_PARAGRAPH = 0
 
 _LINE = re.compile(r"[^\n]*\n?")
 _MD_HEADING = re.compile(r"[ \t]{0,3}#{1,6}[ \t]")
@@ -37,6 +40,7 @@ class ChunkingParams:
     min_words: int = 50
     max_words: int = 200
     wrap_width: int = 100
+    cards: int = 1  # version of document cards (front matter and metadata as passages of their own); 0: none
 
     def as_dict(self) -> dict[str, int]:
         """The parameters as plain JSON values."""
@@ -58,6 +62,14 @@ class Passage:
     sentences: tuple[Span, ...]
     heading: str | None = None
     page: int | None = None
+    kind: PassageKind = "text"
+    centrality: float = 0.0
+    key_sentence: int = -1
+
+    @property
+    def located(self) -> bool:
+        """Whether `start`/`end` slice the document's text (metadata cards are built from metadata instead)."""
+        return self.kind != "metadata"
 
 
 @dataclass(frozen=True)
@@ -74,10 +86,70 @@ def chunk(document: Document, params: ChunkingParams | None = None) -> list[Pass
     """Cut a document into passages of about min..max words, never mid-sentence."""
     params = params or ChunkingParams()
     blocks = list(_blocks(document, params))
-    passages: list[Passage] = []
+    card = document_card(document) if params.cards else None
+    passages: list[Passage] = [card] if card is not None else []
     for group in _group(blocks, params):
         passages.extend(_passages(document, group, params))
     return passages
+
+
+def document_card(document: Document) -> Passage | None:
+    """The document's front matter (or, for formats without one, its metadata) as a passage of its own, one
+    sentence per field, cited as "Title, front matter"."""
+    span = front_matter_span(document.text) if document.body_start else None  # None too when the YAML was invalid
+    if span is not None:
+        start, end = span
+        text, kind = document.text[start:end], "front matter"
+    elif document.metadata:
+        start = end = 0
+        text, kind = _metadata_text(document.metadata), "metadata"
+    else:
+        return None
+    sentences = tuple(_field_spans(text))
+    if not sentences:
+        return None
+    return Passage(
+        id=f"{document.id}#card",
+        doc_id=document.id,
+        title=document.title,
+        text=text,
+        start=start,
+        end=end,
+        paragraphs=(CARD_PARAGRAPH, CARD_PARAGRAPH),
+        citation=f"{document.title}, {kind}",
+        sentences=sentences,
+        kind=kind,  # type: ignore[arg-type]
+    )
+
+
+def _metadata_text(metadata: Mapping[str, Any]) -> str:
+    """Metadata as YAML-like `field: value` lines (lists joined with commas)."""
+    lines = []
+    for key, value in metadata.items():
+        shown = ", ".join(str(item) for item in value) if isinstance(value, list | tuple) else str(value)
+        if shown.strip():
+            lines.append(f"{key}: {' '.join(shown.split())}")
+    return "\n".join(lines)
+
+
+def _field_spans(text: str) -> Iterator[Span]:
+    """One span per top-level field of a YAML mapping: its key line and the indented lines that follow."""
+    start: int | None = None
+    end = 0
+    for match in _LINE.finditer(text):
+        if match.start() == match.end():
+            break
+        line = match.group().rstrip("\r\n")
+        if not line.strip():
+            continue
+        if not line[0].isspace() and start is not None:
+            yield start, end
+            start = None
+        if start is None:
+            start = match.start()
+        end = match.start() + len(line)
+    if start is not None:
+        yield start, end
 
 
 def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
@@ -268,6 +340,25 @@ def _windows(text: str, sentences: list[Span], max_words: int) -> list[list[Span
     return windows
 
 
+def citation(title: str, numbers: tuple[int, int], page: int | None, label: str = "p.") -> str:
+    """How a passage is cited: "Title, ¶3", "Title, ¶14–21", "Title, p. 4 ¶2" or (label "ch.") "Title, ch. 3 ¶2"."""
+    first, last = numbers
+    paragraphs = f"¶{first}" if first == last else f"¶{first}–{last}"
+    return f"{title}, {label} {page} {paragraphs}" if page else f"{title}, {paragraphs}"
+
+
+def passage_id(doc_id: str, numbers: tuple[int, int], page: int | None, part: int = 0) -> str:
+    """A passage's id: the document's, then its paragraph range ("#14-21"), page ("#p4:2", EPUB chapter "#ch3:2")
+    and window part."""
+    first, last = numbers
+    local = f"{first}" if first == last else f"{first}-{last}"
+    if part:
+        local += f".{part}"
+    if page:
+        local = f"{part_label(doc_id).rstrip('.')}{page}:{local}"
+    return f"{doc_id}#{local}"
+
+
 def _passage(
     document: Document,
     sentences: list[Span],
@@ -277,23 +368,15 @@ def _passage(
     part: int,
 ) -> Passage:
     start, end = sentences[0][0], sentences[-1][1]
-    first, last = numbers
-    paragraphs = f"¶{first}" if first == last else f"¶{first}–{last}"
-    citation = f"{document.title}, p. {page} {paragraphs}" if page else f"{document.title}, {paragraphs}"
-    local = f"{first}" if first == last else f"{first}-{last}"
-    if part:
-        local += f".{part}"
-    if page:
-        local = f"p{page}:{local}"
     return Passage(
-        id=f"{document.id}#{local}",
+        id=passage_id(document.id, numbers, page, part),
         doc_id=document.id,
         title=document.title,
         text=document.text[start:end],
         start=start,
         end=end,
         paragraphs=numbers,
-        citation=citation,
+        citation=citation(document.title, numbers, page, document.part_label),
         sentences=tuple((s - start, e - start) for s, e in sentences),
         heading=heading,
         page=page,

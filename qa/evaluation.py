@@ -18,7 +18,22 @@ from qa.manifest import write_atomic
 from qa.retrieval import MODES, Answer, Mode, Searcher, Settings
 
 HIT_KS = (1, 3, 5)
-METRIC_HEADER = ("mode", "Hit@1", "Hit@3", "Hit@5", "MRR@10", "abstainP", "abstainR", "falseAbst", "p50 ms", "p95 ms")
+METRIC_HEADER = (
+    "mode",
+    "Hit@1",
+    "Hit@3",
+    "Hit@5",
+    "MRR@10",
+    "sentAcc",
+    "abstainP",
+    "abstainR",
+    "falseAbst",
+    "AUROC",
+    "ECE",
+    "p50 ms",
+    "p95 ms",
+)
+CALIBRATION_BINS = 10
 MRR_DEPTH = 10
 _SPACE = re.compile(r"\s+")
 
@@ -32,6 +47,7 @@ class GoldQuestion:
     answers: tuple[str, ...]
     doc_id: str | None = None
     answerable: bool = True
+    kind: str | None = None  # the gold file's "type": what sort of question it is (meta, thesis, why...)
 
 
 @dataclass(frozen=True)
@@ -46,6 +62,9 @@ class QuestionResult:
     expected: tuple[str, ...]
     top_citation: str | None
     milliseconds: float
+    confidence: float | None = None
+    sentence_correct: bool | None = None
+    kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +83,9 @@ class ModeReport:
     latency_p50_ms: float
     latency_p95_ms: float
     results: tuple[QuestionResult, ...] = field(repr=False)
+    answer_sentence_accuracy: float | None = None
+    auroc: float | None = None
+    ece: float | None = None
 
     def failures(self, k: int) -> list[QuestionResult]:
         """Answerable questions with no correct passage in the top k."""
@@ -105,6 +127,7 @@ def load_gold(path: Path) -> list[GoldQuestion]:
                 answers=tuple(answers),
                 doc_id=raw.get("doc_id"),
                 answerable=bool(raw.get("answerable", True)),
+                kind=str(raw["type"]) if raw.get("type") else None,
             )
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise InputError(f"{path}:{number}: not a gold question ({type(error).__name__}: {error})") from error
@@ -128,14 +151,27 @@ def first_correct_rank(answer: Answer, question: GoldQuestion) -> int | None:
     return None
 
 
+def highlight_correct(answer: Answer, question: GoldQuestion) -> bool:
+    """Whether the top passage's highlighted sentence contains an answer (in doc_id, when given)."""
+    if not answer.hits or answer.hits[0].highlight is None:
+        return False
+    top = answer.hits[0]
+    if question.doc_id is not None and top.passage.doc_id != question.doc_id:
+        return False
+    start, end = top.highlight  # type: ignore[misc]
+    return contains_answer(top.passage.text[start:end], question.answers)
+
+
 def stray_questions(gold: Sequence[GoldQuestion], document_ids: Iterable[str]) -> list[GoldQuestion]:
     """Gold questions whose `doc_id` names no indexed document: no answer can count as found for them."""
     indexed = set(document_ids)
     return [question for question in gold if question.doc_id is not None and question.doc_id not in indexed]
 
 
-def evaluate(searcher: Searcher, gold: Sequence[GoldQuestion], settings: Settings) -> ModeReport:
-    """Ask every gold question in one mode and score the answers."""
+def evaluate(
+    searcher: Searcher, gold: Sequence[GoldQuestion], settings: Settings, advance: Callable[[], None] | None = None
+) -> ModeReport:
+    """Ask every gold question in one mode and score the answers (calling `advance` after each)."""
     depth = replace(settings, k=max(settings.k, MRR_DEPTH))
     results: list[QuestionResult] = []
     for question in gold:
@@ -152,8 +188,13 @@ def evaluate(searcher: Searcher, gold: Sequence[GoldQuestion], settings: Setting
                 expected=question.answers,
                 top_citation=answer.hits[0].passage.citation if answer.hits else None,
                 milliseconds=round(elapsed, 2),
+                confidence=answer.confidence,
+                sentence_correct=highlight_correct(answer, question) if question.answerable else None,
+                kind=question.kind,
             )
         )
+        if advance is not None:
+            advance()
     return summarise(settings.mode, results)
 
 
@@ -165,15 +206,27 @@ def evaluate_gold(
     modes: Sequence[Mode],
     warn: Callable[[str], None],
 ) -> tuple[dict[str, Any], str]:
-    """The `qa eval` report of the gold set's questions in each mode, and the key its runs are saved under."""
-    strays = stray_questions(questions, searcher.store.document_ids())
+    """The `qa eval` report of the gold set's questions in each mode, and the key its runs are saved under. With
+    a filter, only the questions about the documents it admits are asked (and their runs are kept apart)."""
+    store = searcher.store
+    if settings.filter:
+        admitted = {doc for doc in store.document_ids() if settings.filter.admits(doc, store.document(doc).metadata)}
+        questions = [question for question in questions if question.doc_id is None or question.doc_id in admitted]
+        if not questions:
+            raise InputError(f"no gold question is about a document that passes the filter {settings.filter}")
+    strays = stray_questions(questions, store.document_ids())
     if strays:
         warn(
             f"warning: {len(strays)} of {len(questions)} gold questions name a document that is not in the index "
             f"(first: {strays[0].doc_id}); they cannot be found: check --corpus against the gold set"
         )
     reports = [evaluate(searcher, questions, replace(settings, mode=mode)) for mode in modes]
-    return report_json(reports, settings.k, gold), gold_key(gold)
+    key = (
+        gold_key(gold)
+        if not settings.filter
+        else f"{gold_key(gold)}-{hashlib.sha256(str(settings.filter).encode()).hexdigest()[:8]}"
+    )
+    return report_json(reports, settings.k, gold), key
 
 
 def summarise(mode: str, results: Sequence[QuestionResult]) -> ModeReport:
@@ -198,7 +251,49 @@ def summarise(mode: str, results: Sequence[QuestionResult]) -> ModeReport:
         latency_p50_ms=round(percentile(latencies, 50), 2),
         latency_p95_ms=round(percentile(latencies, 95), 2),
         results=tuple(results),
+        answer_sentence_accuracy=_share(answerable, lambda r: bool(r.sentence_correct)),
+        auroc=_rounded(auroc([r.answerable for r in results], [r.confidence or 0.0 for r in results])),
+        ece=_rounded(
+            calibration_error([r.confidence or 0.0 for r in results], [bool(r.sentence_correct) for r in results])
+        ),
     )
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def auroc(labels: Sequence[bool], scores: Sequence[float]) -> float | None:
+    """Area under the ROC curve of scores for telling True labels from False (ties count half); None unless both
+    occur."""
+    positives = [score for score, label in zip(scores, labels, strict=True) if label]
+    negatives = [score for score, label in zip(scores, labels, strict=True) if not label]
+    if not positives or not negatives:
+        return None
+    import numpy as np
+
+    pos, neg = np.asarray(positives)[:, None], np.asarray(negatives)[None, :]
+    return float(((pos > neg).sum() + 0.5 * (pos == neg).sum()) / (pos.size * neg.size))
+
+
+def calibration_error(
+    confidences: Sequence[float], correct: Sequence[bool], bins: int = CALIBRATION_BINS
+) -> float | None:
+    """Expected calibration error: the gap between mean confidence and accuracy over equal-width bins, weighted by
+    their share of questions (None for no questions)."""
+    if not confidences:
+        return None
+    total = 0.0
+    for low in range(bins):
+        inside = [
+            (confidence, hit)
+            for confidence, hit in zip(confidences, correct, strict=True)
+            if low / bins <= confidence < (low + 1) / bins or (low == bins - 1 and confidence >= 1)
+        ]
+        if inside:
+            gap = statistics.fmean(c for c, _ in inside) - statistics.fmean(float(h) for _, h in inside)
+            total += len(inside) / len(confidences) * abs(gap)
+    return total
 
 
 def _share(results: Sequence[QuestionResult], test: Any) -> float:
@@ -259,12 +354,27 @@ def report_json(reports: Sequence[ModeReport], k: int, gold: Path | str) -> dict
             report.mode: {
                 **{key: value for key, value in asdict(report).items() if key not in {"results", "mode"}},
                 "failures": [asdict(result) for result in report.failures(k)],
+                "by_type": by_type(report.results),
                 "passed": sorted(result.id for result in report.results if _passed(result, k)),
                 "failed": sorted(result.id for result in report.results if not _passed(result, k)),
             }
             for report in reports
         },
     }
+
+
+def by_type(results: Sequence[QuestionResult]) -> dict[str, dict[str, float | int]]:
+    """Hit@k and false abstentions of the answerable questions of each type (empty when the gold set has none)."""
+    kinds = sorted({result.kind for result in results if result.kind and result.answerable})
+    table: dict[str, dict[str, float | int]] = {}
+    for kind in kinds:
+        chosen = [result for result in results if result.kind == kind and result.answerable]
+        table[kind] = {
+            "questions": len(chosen),
+            **{f"hit@{k}": _share(chosen, lambda r, k=k: r.rank is not None and r.rank <= k) for k in HIT_KS},
+            "false_abstentions": _share(chosen, lambda r: not r.answered),
+        }
+    return table
 
 
 def _passed(result: QuestionResult, k: int) -> bool:
@@ -294,7 +404,18 @@ def previous_run(runs: Path, key: str) -> dict[str, Any] | None:
     return None
 
 
-COMPARED_METRICS = ("hit@1", "hit@3", "hit@5", "mrr_at_10", "abstention_recall", "false_abstention_rate", "ndcg@10")
+COMPARED_METRICS = (
+    "hit@1",
+    "hit@3",
+    "hit@5",
+    "mrr_at_10",
+    "answer_sentence_accuracy",
+    "abstention_recall",
+    "false_abstention_rate",
+    "auroc",
+    "ece",
+    "ndcg@10",
+)
 
 
 def compare_runs(before: dict[str, Any], after: dict[str, Any]) -> Comparison:
@@ -330,6 +451,8 @@ def markdown_report(data: dict[str, Any], comparison: Comparison | None = None) 
         return "\n".join(lines + _markdown_table(beir_table(data))) + "\n"
     lines = [f"# qa eval: {data['gold']}", "", f"Run at {data['at']}, k = {data['k']}.", ""]
     lines += _markdown_table(metric_table(data))
+    if types := type_table(data):
+        lines += ["", "## By question type", "", *_markdown_table(types)]
     for mode, values in data["modes"].items():
         if values["failures"]:
             lines += ["", f"## Failures ({mode})", ""]
@@ -344,6 +467,22 @@ def markdown_report(data: dict[str, Any], comparison: Comparison | None = None) 
     return "\n".join(lines) + "\n"
 
 
+def type_table(data: dict[str, Any]) -> list[list[str]]:
+    """Hit@k and false abstentions by question type, one row per mode and type; empty without types."""
+    rows = [
+        [
+            mode,
+            kind,
+            str(values["questions"]),
+            *(format_metric(values[f"hit@{k}"]) for k in HIT_KS),
+            format_metric(values["false_abstentions"]),
+        ]
+        for mode, report in data["modes"].items()
+        for kind, values in report.get("by_type", {}).items()
+    ]
+    return [["mode", "type", "questions", *(f"Hit@{k}" for k in HIT_KS), "falseAbst"], *rows] if rows else []
+
+
 def metric_table(data: dict[str, Any]) -> list[list[str]]:
     """The metrics of a gold-set evaluation as a header row and one row of formatted cells per mode."""
     table = [list(METRIC_HEADER)]
@@ -354,9 +493,12 @@ def metric_table(data: dict[str, Any]) -> list[list[str]]:
                 mode,
                 *(f"{hit[f'hit@{k}']:.3f}" for k in HIT_KS),
                 f"{values['mrr_at_10']:.3f}",
+                format_metric(values.get("answer_sentence_accuracy")),
                 format_metric(values["abstention_precision"]),
                 format_metric(values["abstention_recall"]),
                 f"{values['false_abstention_rate']:.3f}",
+                format_metric(values.get("auroc")),
+                format_metric(values.get("ece")),
                 f"{values['latency_p50_ms']:.1f}",
                 f"{values['latency_p95_ms']:.1f}",
             ]

@@ -13,11 +13,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from qa import chunking, documents, manifest
+from qa.centrality import score_passages
 from qa.chunking import ChunkingParams, Passage
 from qa.embedding import Embedder, embed_with_sentences
 from qa.errors import CorpusError, IndexCorruptError, QAError
@@ -44,6 +45,7 @@ from qa.store import (
 if TYPE_CHECKING:
     import faiss
 
+    from qa.milvus_store import MilvusStore
     from qa.status import IndexStatus
 
 LOCK = ".lock"
@@ -66,6 +68,34 @@ class BuildResult:
     seconds: float
     changes: Changes
     noop: bool
+
+
+class EmbeddingCache(Protocol):
+    """Vectors embedded before, found by `passage_key`: the previous index, whatever store holds it."""
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """Passage vectors, indexed by the rows `cached_rows` gives."""
+        ...
+
+    @property
+    def sentence_vectors(self) -> np.ndarray:
+        """Sentence vectors, indexed by the first sentence rows `cached_rows` gives."""
+        ...
+
+    def cached_rows(self) -> dict[str, tuple[int, int, int]]:
+        """Cache key -> (row, first sentence row, sentence count)."""
+        ...
+
+
+def open_store(index: Path, found: Manifest | None = None) -> Store | MilvusStore:
+    """Open the index in `index` from whichever store its manifest names."""
+    found = found or manifest.read(index)
+    if found.vector_index.get("kind") == "milvus":
+        from qa.milvus_store import MilvusStore
+
+        return MilvusStore.open(index, found)
+    return Store.open(index, found)
 
 
 @contextlib.contextmanager
@@ -107,9 +137,7 @@ def plan(paths: Paths, reporter: Reporter, full: bool = False) -> tuple[Manifest
     previous = None if full else read_manifest(paths.index)
     changes = manifest.compare(paths.corpus, previous, reporter.warn)
     if not changes.sources:
-        raise CorpusError(
-            f"corpus {paths.corpus} has no documents (.md, .txt, .html or .pdf): add some or pass --corpus DIR"
-        )
+        raise CorpusError(f"corpus {paths.corpus} has no documents ({documents.KINDS}): add some or pass --corpus DIR")
     return previous, changes
 
 
@@ -133,6 +161,10 @@ def build(
             return BuildResult(
                 len(previous.indexed_ids), previous.passages, 0, time.perf_counter() - began, changes, True
             )
+        if paths.store is not None:
+            from qa import milvus_writer
+
+            return milvus_writer.build(paths, embedder, reporter, params, previous, changes, began)
         old = Store.open(paths.index, previous) if previous is not None else None
         try:
             result = _rebuild(paths, embedder, reporter, params, changes, old if same_chunking else None, old, began)
@@ -164,7 +196,7 @@ def _rebuild(
     params: ChunkingParams,
     changes: Changes,
     kept: Store | None,
-    cache: Store | None,
+    cache: EmbeddingCache | None,
     began: float,
 ) -> BuildResult:
     keep = set(changes.unchanged) if kept is not None else set()
@@ -200,7 +232,9 @@ def _rebuild(
             passages.extend(found)
     if not passages:
         raise CorpusError(f"no passages: none of the documents in {paths.corpus} has readable text")
-    _, embedded = commit(paths.index, embedder, reporter, docs, passages, entries, params.as_dict(), cache, began)
+    _, embedded = commit(
+        paths.index, embedder, reporter, docs, passages, entries, params.as_dict(), cache, began, paths.store
+    )
     return BuildResult(len(docs), len(passages), embedded, time.perf_counter() - began, changes, False)
 
 
@@ -212,15 +246,25 @@ def commit(
     passages: list[Passage],
     entries: dict[str, DocumentEntry],
     chunking_params: dict[str, int],
-    cache: Store | None = None,
+    cache: EmbeddingCache | None = None,
     began: float | None = None,
+    store: str | None = None,
 ) -> tuple[Manifest, int]:
-    """Embed what the cache lacks, write a new generation, swap the manifest to it; return it and the count embedded."""
+    """Embed what the cache lacks, write a new generation (into `store`, "milvus:URI", when given), swap the manifest
+    to it; return it and the count embedded."""
     began = time.perf_counter() if began is None else began
     vectors, sentence_vectors, embedded = _vectors(passages, embedder, reporter, cache)
+    passages = score_passages(passages, vectors, sentence_vectors)
     generation = f"{GENERATION_PREFIX}{time.time_ns():x}"
     reporter.start("writing", 4)
-    files, vector_index = _write(index / generation, docs, passages, vectors, sentence_vectors, reporter)
+    if store is not None:
+        from qa import milvus_writer
+
+        files, vector_index = milvus_writer.write_generation(
+            index / generation, docs, passages, vectors, sentence_vectors, reporter, spec=store
+        )
+    else:
+        files, vector_index = _write(index / generation, docs, passages, vectors, sentence_vectors, reporter)
     found = Manifest(
         model=embedder.name,
         weights_sha256=getattr(embedder, "weights_sha256", None),
@@ -238,12 +282,16 @@ def commit(
     )
     replaced = _current_generation(index)
     manifest.write(index, found)
+    if store is not None:
+        from qa import milvus_writer
+
+        milvus_writer.publish(index, found)
     _collect_garbage(index, {generation, replaced})
     return found, embedded
 
 
 def _vectors(
-    passages: list[Passage], embedder: Embedder, reporter: Reporter, cache: Store | None
+    passages: list[Passage], embedder: Embedder, reporter: Reporter, cache: EmbeddingCache | None
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Passage and sentence vectors, reusing the previous index's vectors for identical passages."""
     hashes = [passage_key(passage) for passage in passages]
@@ -368,7 +416,7 @@ def _collect_garbage(index: Path, keep: set[str | None]) -> None:
 
 def open_current(
     paths: Paths, embedder: Embedder, reporter: Reporter, status: IndexStatus | None = None
-) -> tuple[Store, BuildResult | None]:
+) -> tuple[Store | MilvusStore, BuildResult | None]:
     """Open the index, first building it when it is missing or the corpus changed since; `status`, just read by
     the caller, saves reading the manifest and comparing the corpus again."""
     found = status.manifest if status is not None else read_manifest(paths.index)
@@ -378,19 +426,19 @@ def open_current(
         if changes is None:  # no status, or no corpus (comparing says what is wrong with it)
             changes = manifest.compare(paths.corpus, found, reporter.warn)
         if not changes.stale:
-            return Store.open(paths.index, found), None
+            return open_store(paths.index, found), None
         reporter.warn(f"the corpus changed since the index was built; updating {paths.index}")
     else:
         plan(paths, SilentReporter(), full=True)  # a missing or empty corpus fails before saying "building"
         reporter.warn(f"no index in {paths.index} yet; building it from {paths.corpus}")
     result = build(paths, embedder, reporter)
-    return Store.open(paths.index), result
+    return open_store(paths.index), result
 
 
 def count_to_embed(paths: Paths, previous: Manifest | None, changes: Changes, reporter: Reporter) -> int:
     """How many passages a build would embed: those of new or changed documents missing from the cache."""
     params = ChunkingParams()
-    cache = Store.open(paths.index, previous) if previous is not None else None
+    cache = open_store(paths.index, previous) if previous is not None else None
     try:
         same_chunking = previous is not None and previous.chunking == params.as_dict()
         touched = changes.touched if same_chunking else {source.id for source in changes.sources}

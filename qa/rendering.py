@@ -14,10 +14,10 @@ from qa import evaluation
 from qa.wording import plural
 
 if TYPE_CHECKING:
+    from qa.answer import Answer, Hit
     from qa.bench import Report
     from qa.evaluation import Comparison
     from qa.indexing import BuildResult
-    from qa.retrieval import Answer, Hit
 
 _MARKERS = re.compile("([\x01\x02])")
 
@@ -90,6 +90,9 @@ def render_eval(data: dict[str, Any]) -> str:
         f"gold {data['gold']}: {first['answerable']} answerable, {first['unanswerable']} unanswerable; k = {data['k']}"
     ]
     lines += [f"{row[0]:8} " + " ".join(f"{cell:>9}" for cell in row[1:]) for row in evaluation.metric_table(data)]
+    if types := evaluation.type_table(data):
+        lines += ["", "by question type:"]
+        lines += [f"{row[0]:8} {row[1]:15}" + " ".join(f"{cell:>9}" for cell in row[2:]) for row in types]
     for mode, values in data["modes"].items():
         if values["failures"]:
             lines.append(f"\nnot in the top {data['k']} ({mode}):")
@@ -114,22 +117,44 @@ def render_bench(report: Report) -> str:
     bare = f"{report.bare_query_p50_ms:.1f}"
     build = (f"{report.build_passages_per_s:.1f}", f"{report.bare_encode_passages_per_s:.1f}")
     rows = [
-        ("build, passages/s", *build, report.build_ratio, ">= 0.9"),
+        ("build, passages/s", *build, report.build_ratio, ">= 1.0"),
         ("no-op qa index, s", f"{report.noop_index_s:.2f}", "", None, ""),
     ]
     rows += [
-        (f"warm ask {mode.mode} p50/p95, ms", f"{mode.p50_ms:.1f} / {mode.p95_ms:.1f}", bare, mode.ratio, "<= 1.5")
+        (
+            f"warm ask {mode.mode} p50/p95, ms",
+            f"{mode.p50_ms:.1f} / {mode.p95_ms:.1f}",
+            bare,
+            mode.ratio,
+            "p50 <= 10 ms" if mode.mode == "hybrid" else "",
+        )
         for mode in report.modes
     ]
+    if report.verifier_p50_ms is not None:
+        rows.append(("  of which answer verifier p50, ms", f"{report.verifier_p50_ms:.1f}", "", None, "<= 15"))
     peak = f"{report.peak_rss_mb:.0f} / {report.peak_children_rss_mb:.0f}"
     rows += [
-        ("cold qa ask, s", f"{report.cold_ask_s:.2f}", f"{report.bare_cold_s:.2f}", report.cold_ratio, "<= 1.3"),
+        (
+            "cold qa ask, s",
+            f"{report.cold_ask_s:.2f}",
+            f"{report.bare_cold_s:.2f}",
+            report.cold_ratio,
+            "<= 0.15, 1.5 s",
+        ),
+        (
+            "app launch to first answer, s",
+            "none" if report.app_first_answer_s is None else f"{report.app_first_answer_s:.2f}",
+            "",
+            None,
+            "<= 2.5 s",
+        ),
         ("qa status, s", f"{report.status_s:.2f}", "", None, "<= 0.5 s"),
         ("peak RSS bench / children, MB", peak, "", None, ""),
     ]
     lines = [
         f"machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gb']} GiB, "
-        f"Python {machine['python']}, {machine['system']}; corpus of {report.passages} passages",
+        f"Python {machine['python']}, {machine['system']}; corpus of {report.passages} passages"
+        + (f"; qa on {report.runtime}, bare on sentence-transformers" if report.runtime else ""),
         "",
         f"{'figure':34}{'qa':>16}{'bare':>10}{'ratio':>8}  target",
     ]

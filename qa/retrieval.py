@@ -4,18 +4,31 @@ from __future__ import annotations
 
 import time
 import unicodedata
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import replace
 
 import numpy as np
 
+from qa.answer import Answer, Hit, Ranking
 from qa.answer_types import answer_type, paired_terms, pairs
 from qa.chunking import Passage
 from qa.embedding import Embedder
 from qa.errors import InputError
 from qa.lexical import tokenize
-from qa.settings import CANDIDATES, DEFAULT_MODE, MAX_QUESTION_CHARS, MODES, Mode, Settings, clean_question
-from qa.store import Store
+from qa.lists import Entry, gather
+from qa.overview import answer_about, prefer
+from qa.questions import DocumentQuestion, document_question
+from qa.settings import (
+    CANDIDATES,
+    DEFAULT_MODE,
+    MAX_QUESTION_CHARS,
+    MODES,
+    VERIFIER_THRESHOLD,
+    Mode,
+    Settings,
+    clean_question,
+)
+from qa.store import PassageStore
+from qa.verifier import Candidate, Verifier
 
 __all__ = [
     "CANDIDATES",
@@ -36,117 +49,63 @@ CONFIDENCE_DEPTH = 3
 OVERLAP_WEIGHT = 0.3
 MIN_HIGHLIGHT_WORDS = 4  # shorter "sentences" are headings or scraps ("Paul Triolo ("): highlight them last
 FRAGMENT_PENALTY = 1.0
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One returned passage: `highlight` is the answering span as offsets within `passage.text`."""
-
-    rank: int
-    passage: Passage
-    score: float
-    dense: float | None
-    lexical: float | None
-    highlight: tuple[int, int] | None
-
-    def as_json(self) -> dict[str, Any]:
-        """The hit as one entry of an answer's `passages`."""
-        return {
-            "rank": self.rank,
-            "passage_id": self.passage.id,
-            "doc_id": self.passage.doc_id,
-            "title": self.passage.title,
-            "citation": self.passage.citation,
-            "score": self.score,
-            "start": self.passage.start,
-            "end": self.passage.end,
-            "text": self.passage.text,
-            "highlight": list(self.highlight) if self.highlight else None,
-        }
-
-
-@dataclass(frozen=True)
-class Answer:
-    """The passages for a question, best first; `answered` is False when none is a confident answer.
-
-    `confidence` is the best answering sentence's similarity to the question; `unknown` lists names in the
-    question that the corpus never mentions.
-    """
-
-    question: str
-    mode: Mode
-    answered: bool
-    confidence: float
-    hits: tuple[Hit, ...]
-    seconds: float
-    unknown: tuple[str, ...] = ()
-    reason: str | None = None
-
-    def citation(self, hit: Hit) -> str:
-        """The hit's citation, which also names its file when another document among the hits bears its title."""
-        passage = hit.passage
-        shared = any(
-            other.passage.title == passage.title and other.passage.doc_id != passage.doc_id for other in self.hits
-        )
-        return f"{passage.citation} ({passage.doc_id})" if shared else passage.citation
-
-    def as_json(self) -> dict[str, Any]:
-        """The JSON object `qa ask --json` prints for this answer."""
-        return {
-            "question": self.question,
-            "answered": self.answered,
-            "mode": self.mode,
-            "confidence": self.confidence,
-            "unknown": list(self.unknown),
-            "reason": self.reason,
-            "passages": [hit.as_json() for hit in self.hits],
-        }
-
-
-@dataclass(frozen=True)
-class Ranking:
-    """Candidate rows best first, with fused, dense and BM25 scores by row."""
-
-    rows: list[int]
-    fused: dict[int, float]
-    dense: dict[int, float]
-    lexical: dict[int, float]
-    query_vector: np.ndarray | None
-    terms: set[str]
+CARD_WEIGHT = 0.5  # a document's card answers questions about the document (routed to it), rarely about facts
+VERIFY_PASSAGES = 3  # the verifier reads the best sentences of this many top passages...
+VERIFY_SENTENCES = 3  # ...this many per passage, in one batch
 
 
 class Searcher:
     """Runs questions against one opened index."""
 
-    def __init__(self, store: Store, embedder: Embedder | None) -> None:
+    def __init__(self, store: PassageStore, embedder: Embedder | None, verifier: Verifier | None = None) -> None:
         self.store = store
         self.embedder = embedder
+        self.verifier = verifier
 
     def ask(self, question: str, settings: Settings | None = None) -> Answer:
         """The top passages for the question under the given settings."""
         settings = settings or Settings()
         began = time.perf_counter()
         question = clean_question(question)
-        ranking = self.rank(question, settings)
+        ranking = prefer(self.store, self.rank(question, settings), question)
+        asked = document_question(question)
+        if asked is not None and asked.aspect != "recommendations":
+            about = answer_about(self.store, question, asked, ranking.rows, settings, began)
+            if about is not None:
+                return about
         chosen = _distinct(self.store, ranking.rows, settings.k)
+        scores = {row: ranking.fused[row] * (1.0 if passage.kind == "text" else CARD_WEIGHT) for row, passage in chosen}
+        chosen.sort(key=lambda pair: -scores[pair[0]])
         scored = [self._sentence_scores(row, passage, ranking.query_vector, ranking.terms) for row, passage in chosen]
         highlights = [_highlight(passage, *scores) for (_, passage), scores in zip(chosen, scored, strict=True)]
+        similarity = max((score for _, score in highlights[:CONFIDENCE_DEPTH]), default=0.0)
+        verified = None
+        if self.verifier is not None and chosen:
+            highlights, verified, best = self._verify(question, [passage for _, passage in chosen], scored, highlights)
+            if settings.verifier_rerank and best:
+                order = sorted(range(len(chosen)), key=lambda i: (i >= VERIFY_PASSAGES, -best.get(i, 0.0), i))
+                chosen = [chosen[i] for i in order]
+                scored = [scored[i] for i in order]
+                highlights = [highlights[i] for i in order]
         hits = tuple(
             Hit(
                 rank=rank,
                 passage=passage,
-                score=round(ranking.fused[row], 4),
+                score=round(scores[row], 4),
                 dense=round(ranking.dense[row], 4) if row in ranking.dense else None,
                 lexical=round(ranking.lexical[row], 4) if row in ranking.lexical else None,
                 highlight=span,
             )
             for rank, ((row, passage), (span, _)) in enumerate(zip(chosen, highlights, strict=True), start=1)
         )
-        unknown = tuple(self.store.lexical.unknown_names(question))
-        confidence = max((score for _, score in highlights[:CONFIDENCE_DEPTH]), default=0.0)
+        hits = self._gather(hits, [row for row, _ in chosen], asked)
+        unknown = tuple(self.store.unknown_names(question))
+        confidence = similarity if verified is None else verified
         threshold = settings.lexical_threshold if ranking.query_vector is None else settings.threshold
         support = [(passage, scores[0]) for (_, passage), scores in zip(chosen, scored, strict=True)]
-        reason = abstention_reason(question, support[:CONFIDENCE_DEPTH], confidence, threshold, unknown)
+        reason = abstention_reason(
+            question, support[:CONFIDENCE_DEPTH], similarity, threshold, unknown, verified, settings.verifier_threshold
+        )
         return Answer(
             question=question,
             mode=settings.mode,
@@ -159,26 +118,25 @@ class Searcher:
         )
 
     def rank(self, question: str, settings: Settings, query_vector: np.ndarray | None = None) -> Ranking:
-        """Candidate rows for the question, best first, with their scores (no deduplication)."""
-        rows = self._rows(settings.doc)
+        """Candidate rows for the question, best first, with their scores (no deduplication); candidates are drawn
+        only from the documents that `settings.doc` and `settings.filter` admit."""
+        rows = self.store.select(settings.doc, settings.filter)
+        if rows is not None and not len(rows):
+            raise InputError(f"no indexed document passes the filter {settings.filter}: qa status lists the documents")
         if settings.mode != "lexical" and query_vector is None:
             if self.embedder is None:
                 raise InputError(f"mode {settings.mode} needs the embedding model")
             query_vector = self.embedder.embed([question])[0]
         if settings.mode == "lexical":
             query_vector = None
-        dense = self._dense(query_vector, rows, settings.candidates) if query_vector is not None else {}
+        dense = self.store.dense(query_vector, settings.candidates, rows) if query_vector is not None else {}
         terms = tokenize([question])[0]
-        lexical_all = self.store.lexical.token_scores(terms) if settings.mode != "dense" else None
-        lexical = _top(lexical_all, rows, settings.candidates) if lexical_all is not None else {}
+        lexical = self.store.keyword(terms, settings.candidates, rows) if settings.mode != "dense" else {}
         candidates = set(dense) | set(lexical)
         if query_vector is not None and lexical:
-            missing = sorted(candidates - set(dense))
-            if missing:
-                sims = np.asarray(self.store.vectors[missing]) @ query_vector
-                dense.update(zip(missing, sims.tolist(), strict=True))
-        if lexical_all is not None:
-            lexical = {row: float(lexical_all[row]) for row in candidates}
+            dense.update(self.store.similarities(sorted(candidates - set(dense)), query_vector))
+        if settings.mode != "dense":
+            lexical = self.store.keyword_scores(terms, sorted(candidates))
         sentence = {}
         if settings.mode == "hybrid" and query_vector is not None and settings.sentence_weight > 0:
             sentence = self.store.best_sentence_scores(sorted(candidates), query_vector)
@@ -186,22 +144,56 @@ class Searcher:
         ordered = sorted(fused, key=lambda row: (-fused[row], row))
         return Ranking(ordered, fused, dense, lexical, query_vector, set(terms))
 
-    def _rows(self, doc: str | None) -> range | None:
-        if doc is None:
-            return None
-        rows = self.store.rows_of(doc)
-        if not rows:
-            raise InputError(f"no document {doc!r} in the index: qa status --json lists document ids")
-        return rows
+    def _gather(self, hits: tuple[Hit, ...], rows: list[int], asked: DocumentQuestion | None) -> tuple[Hit, ...]:
+        """The hits with consecutive items of one list merged into one (every item, when the question asks for
+        all of them or for a document's recommendations)."""
+        exhaustive = asked is not None and (asked.exhaustive or asked.aspect == "recommendations")
+        entries = [Entry(row, hit.passage, hit.highlight, hit.score) for row, hit in zip(rows, hits, strict=True)]
+        gathered = gather(self.store, entries, exhaustive)
+        return tuple(
+            replace(
+                hits[found.members[0]],
+                rank=rank,
+                passage=found.passage,
+                highlight=found.highlight,
+                score=max(hits[member].score for member in found.members),
+            )
+            for rank, found in enumerate(gathered, start=1)
+        )
 
-    def _dense(self, query: np.ndarray, rows: range | None, count: int) -> dict[int, float]:
-        if rows is not None:
-            sims = np.asarray(self.store.vectors[rows.start : rows.stop]) @ query
-            order = np.argsort(-sims)[:count]
-            return {rows.start + int(i): float(sims[i]) for i in order}
-        count = min(count, self.store.size)
-        scores, found = self.store.vector_index.search(query.reshape(1, -1).astype(np.float32), count)
-        return {int(row): float(score) for row, score in zip(found[0], scores[0], strict=True) if row >= 0}
+    def _verify(
+        self,
+        question: str,
+        passages: list[Passage],
+        scored: list[tuple[np.ndarray, np.ndarray]],
+        highlights: list[tuple[tuple[int, int] | None, float]],
+    ) -> tuple[list[tuple[tuple[int, int] | None, float]], float, dict[int, float]]:
+        """The top passages' best sentences verified in one batch: each of those passages is highlighted at its
+        best verified sentence; returns the highlights, the best probability and each verified passage's best."""
+        assert self.verifier is not None
+        candidates: list[Candidate] = []
+        owners: list[tuple[int, int]] = []
+        for number, (passage, (support, overlap)) in enumerate(zip(passages[:VERIFY_PASSAGES], scored, strict=False)):
+            if not passage.sentences:
+                continue
+            texts = [passage.text[start:end] for start, end in passage.sentences]
+            order = np.argsort(-(support + OVERLAP_WEIGHT * overlap - _fragments(texts)), kind="stable")
+            for index in order[:VERIFY_SENTENCES].tolist():
+                before = texts[index - 1] if index > 0 else ""
+                after = texts[index + 1] if index + 1 < len(texts) else ""
+                candidates.append(Candidate(texts[index], before, after, passage.title, float(support[index])))
+                owners.append((number, index))
+        if not candidates:
+            return highlights, 0.0, {}
+        probabilities = self.verifier.verify(question, candidates)
+        updated = list(highlights)
+        best: dict[int, tuple[float, int]] = {}
+        for (number, index), probability in zip(owners, probabilities.tolist(), strict=True):
+            if number not in best or probability > best[number][0]:
+                best[number] = (probability, index)
+        for number, (probability, index) in best.items():
+            updated[number] = (passages[number].sentences[index], probability)
+        return updated, float(max(probabilities)), {number: found for number, (found, _) in best.items()}
 
     def _sentence_scores(
         self, row: int, passage: Passage, query: np.ndarray | None, terms: set[str]
@@ -243,14 +235,25 @@ def abstention_reason(
     confidence: float,
     threshold: float,
     unknown: tuple[str, ...],
+    verified: float | None = None,
+    verifier_threshold: float = VERIFIER_THRESHOLD,
 ) -> str | None:
-    """Why the top passages (each with how well every sentence answers) give no confident answer, or None."""
+    """Why the top passages (each with how well every sentence answers) give no confident answer, or None.
+
+    `confidence` is the best sentence similarity; `verified`, when a verifier read the candidates, its best
+    probability. With a verifier, names the corpus never mentions refuse only when no sentence is close to the
+    question (a paraphrased name is no reason to refuse a passage that answers)."""
     if not support:
         return "no passage shares a word with the question"
-    if unknown:
+    if unknown and (verified is None or confidence < threshold):
         return f"it never mentions {', '.join(unknown)}"
-    if confidence < threshold:
+    if verified is None and confidence < threshold:
         return f"the highlighted sentences score at most {confidence:.2f}, below the {threshold:.2f} threshold"
+    if verified is not None and verified < verifier_threshold:
+        return (
+            f"the verifier gives the best sentence a probability of {verified:.2f}, "
+            f"below the {verifier_threshold:.2f} threshold"
+        )
     sentences = [
         (passage.text[start:end], float(score))
         for passage, scores in support
@@ -269,12 +272,17 @@ def _highlight(passage: Passage, support: np.ndarray, overlap: np.ndarray) -> tu
     """The sentence that best answers, preferring whole sentences to scraps, and its support."""
     if not passage.sentences:
         return None, 0.0
-    words = np.array([len(passage.text[s:e].split()) for s, e in passage.sentences])
-    fragment = (
-        np.where(words < MIN_HIGHLIGHT_WORDS, FRAGMENT_PENALTY, 0.0) if words.max() >= MIN_HIGHLIGHT_WORDS else 0.0
-    )
+    fragment = _fragments([passage.text[s:e] for s, e in passage.sentences])
     best = int(np.argmax(support + OVERLAP_WEIGHT * overlap - fragment))
     return passage.sentences[best], float(support[best])
+
+
+def _fragments(sentences: list[str]) -> np.ndarray:
+    """A penalty for scraps (fewer than MIN_HIGHLIGHT_WORDS words) among whole sentences, none otherwise."""
+    words = np.array([len(text.split()) for text in sentences])
+    if words.max() < MIN_HIGHLIGHT_WORDS:
+        return np.zeros(len(sentences))
+    return np.where(words < MIN_HIGHLIGHT_WORDS, FRAGMENT_PENALTY, 0.0)
 
 
 def _overlap(text: str, terms: set[str]) -> float:
@@ -283,16 +291,7 @@ def _overlap(text: str, terms: set[str]) -> float:
     return len(terms & set(tokenize([text])[0])) / len(terms)
 
 
-def _top(scores: np.ndarray, rows: range | None, count: int) -> dict[int, float]:
-    offset = 0
-    if rows is not None:
-        scores, offset = scores[rows.start : rows.stop], rows.start
-    count = min(count, len(scores))
-    best = np.argpartition(-scores, count - 1)[:count]
-    return {offset + int(row): float(scores[row]) for row in best if scores[row] > 0}
-
-
-def _distinct(store: Store, ordered: list[int], k: int) -> list[tuple[int, Passage]]:
+def _distinct(store: PassageStore, ordered: list[int], k: int) -> list[tuple[int, Passage]]:
     """The first k passages that neither overlap nor nearly repeat one already chosen."""
     chosen: list[tuple[int, Passage]] = []
     batch = 4 * k

@@ -37,6 +37,11 @@ class PassageStore(Protocol):
         """Number of passages."""
         ...
 
+    @property
+    def manifest(self) -> Manifest:
+        """The manifest of the generation being read."""
+        ...
+
     def select(self, doc: str | None, found: Filter | None) -> np.ndarray | None:
         """The rows a search may return (sorted), or None for all; errors when `doc` is not indexed."""
         ...
@@ -81,6 +86,10 @@ class PassageStore(Protocol):
         """Ids of the indexed documents, sorted."""
         ...
 
+    def load(self) -> None:
+        """Open what the store reads now, so that the first question is as fast as the next."""
+        ...
+
     def close(self) -> None:
         """Release what the store holds open."""
         ...
@@ -109,7 +118,11 @@ PASSAGE_COLUMNS: dict[str, str] = {  # name -> SQL type: the one list that INSER
     "sentences": "TEXT",
     "sentence_row": "INTEGER",
     "cache_key": "TEXT",
+    "kind": "TEXT",
+    "centrality": "REAL",
+    "key_sentence": "INTEGER",
 }
+_LATER_COLUMNS = {"kind": "'text'", "centrality": "0.0", "key_sentence": "-1"}  # what tables built before them hold
 _PASSAGE_NAMES = ", ".join(f'"{name}"' for name in PASSAGE_COLUMNS)
 SCHEMA = f"""
 CREATE TABLE documents (
@@ -149,6 +162,9 @@ def passage_record(passage: Passage, row: int, sentence_row: int) -> dict[str, A
         "sentences": json.dumps(passage.sentences),
         "sentence_row": sentence_row,
         "cache_key": passage_key(passage),
+        "kind": passage.kind,
+        "centrality": passage.centrality,
+        "key_sentence": passage.key_sentence,
     }
 
 
@@ -166,6 +182,9 @@ def record_passage(record: sqlite3.Row) -> Passage:
         sentences=tuple((start, end) for start, end in json.loads(record["sentences"])),
         heading=record["heading"],
         page=record["page"],
+        kind=record["kind"],
+        centrality=record["centrality"],
+        key_sentence=record["key_sentence"],
     )
 
 
@@ -205,8 +224,12 @@ class Store:
             self._connection = sqlite3.connect(f"file:{folder / TABLE}?mode=ro", uri=True, check_same_thread=False)
             self._connection.row_factory = sqlite3.Row
             self._connection.execute("SELECT count(*) FROM passages").fetchone()
+            present = {row["name"] for row in self._connection.execute("PRAGMA table_info(passages)")}
         except sqlite3.Error as error:
             raise IndexCorruptError(f"index table in {folder} is unreadable: {FULL_REBUILD}") from error
+        self._select = ", ".join(
+            f'"{name}"' if name in present else f'{_LATER_COLUMNS[name]} AS "{name}"' for name in PASSAGE_COLUMNS
+        )
 
     @classmethod
     def open(cls, index: Path, found: Manifest | None = None) -> Store:
@@ -296,7 +319,7 @@ class Store:
         for start in range(0, len(wanted), 900):
             part = wanted[start : start + 900]
             marks = ", ".join("?" * len(part))
-            for record in self._query(f"SELECT {_PASSAGE_NAMES} FROM passages WHERE row IN ({marks})", part):
+            for record in self._query(f"SELECT {self._select} FROM passages WHERE row IN ({marks})", part):
                 by_row[record["row"]] = record_passage(record)
         try:
             return [by_row[row] for row in rows]

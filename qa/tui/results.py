@@ -12,7 +12,7 @@ from textual.widgets import ListItem, ListView, Static
 if TYPE_CHECKING:
     from textual.app import ComposeResult
 
-    from qa.retrieval import Answer, Hit
+    from qa.answer import Answer, Hit
 
 BAR_CELLS = 10
 _BLOCKS = " ▏▎▍▌▋▊▉█"
@@ -45,14 +45,39 @@ def passage_content(hit: Hit) -> Content:
     return content
 
 
-def header_content(hit: Hit, citation: str) -> Content:
-    """Rank, score bar, score and citation on one line."""
+def header_content(hit: Hit, citation: str, width: int | None = None) -> Content:
+    """Rank, score bar, score and citation on one line; within `width` cells the title is shortened, never the
+    paragraph range or page that ends the citation."""
+    lead = f" {hit.score:.3f}  "
+    room = None if width is None else width - 3 - BAR_CELLS - len(lead)
     return Content.assemble(
         (f"{hit.rank:>2} ", "bold"),
         (score_bar(hit.score), "$accent"),
-        f" {hit.score:.3f}  ",
-        (citation, "bold $text-primary"),
+        lead,
+        (fit_citation(citation, hit.passage.title, room), "bold $text-primary"),
     )
+
+
+def fit_citation(citation: str, title: str, room: int | None) -> str:
+    """The citation in at most `room` characters, by cutting the title short with an ellipsis."""
+    if room is None or len(citation) <= room or not citation.startswith(title):
+        return citation
+    rest = citation[len(title) :]
+    keep = max(1, room - len(rest) - 1)
+    return f"{title[:keep].rstrip()}…{rest}"
+
+
+class HitHeader(Static):
+    """A result's header line, refitted to its width whenever that changes."""
+
+    def __init__(self, hit: Hit, citation: str) -> None:
+        super().__init__(classes="hit-header")
+        self.hit = hit
+        self.citation = citation
+
+    def render(self) -> Content:
+        """The header fitted to the current width."""
+        return header_content(self.hit, self.citation, self.content_region.width or None)
 
 
 def answer_sentence(hit: Hit) -> str:
@@ -71,7 +96,7 @@ class ResultItem(ListItem):
 
     def compose(self) -> ComposeResult:
         """Header line, then the passage (two widgets: moving the selection restyles little)."""
-        yield Static(header_content(self.hit, self.citation), classes="hit-header")
+        yield HitHeader(self.hit, self.citation)
         yield Static(passage_content(self.hit), classes="hit-text")
 
 

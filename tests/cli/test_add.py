@@ -132,7 +132,7 @@ def test_add_creates_a_missing_corpus_folder(tmp_path: Path) -> None:
     [
         (lambda folder: folder / "absent.md", "no file "),
         (lambda folder: folder, "is a folder"),
-        (lambda folder: folder / "report.docx", "qa reads .htm, .html, .markdown, .md, .pdf, .txt files"),
+        (lambda folder: folder / "report.odt", "qa reads .docx, .epub, .htm, .html, .markdown, .md, .pdf, .txt files"),
         (lambda folder: folder / ".hidden.md", "hidden files are not indexed"),
         (lambda folder: folder / "no-winners-ai-race.md", "the corpus already has a different no-winners-ai-race.md"),
         (lambda folder: folder / "blob.md", "cannot add"),
@@ -145,7 +145,7 @@ def test_bad_files_are_refused_and_nothing_is_written(
 ) -> None:
     folder = tmp_path / "outside"
     folder.mkdir()
-    for name in ("report.docx", ".hidden.md", "no-winners-ai-race.md"):
+    for name in ("report.odt", ".hidden.md", "no-winners-ai-race.md"):
         (folder / name).write_text("Some other text entirely.\n")
     (folder / "blob.md").write_bytes(bytes(range(256)) * 12)
     (folder / "empty.txt").write_text("  \n")
@@ -182,7 +182,9 @@ def test_add_url_saves_markdown_with_front_matter(
         document = store.document("harbour-automation.md")
         assert document.title == "Harbour Automation"
         assert document.metadata["source_url"] == url
-        assert store.passages(store.rows_of("harbour-automation.md"))[0].citation.startswith("Harbour Automation, ¶")
+        card, first, *_ = store.passages(store.rows_of("harbour-automation.md"))
+        assert card.citation == "Harbour Automation, front matter" and f"source_url: {url}" in card.text
+        assert first.citation.startswith("Harbour Automation, ¶")
     finally:
         store.close()
 

@@ -7,14 +7,16 @@ from typing import Any
 
 import pytest
 
+from qa.answer import Answer, Hit
 from qa.chunking import Passage
 from qa.paths import Paths
 from qa.rendering import render_answer
-from qa.retrieval import Answer, Hit
 from tests.cli.conftest import where
 from tests.conftest import ESSAY
 
-PASSAGE_KEYS = {"rank", "passage_id", "doc_id", "title", "citation", "score", "start", "end", "text", "highlight"}
+PASSAGE_KEYS = {
+    *("rank", "passage_id", "doc_id", "title", "citation", "score", "start", "end", "text", "highlight", "kind")
+}
 EXTRA = "# Harbour notes\n\nThe harbour cranes were painted red in 1999. Ships now dock at night.\n"
 
 
@@ -29,6 +31,7 @@ def test_json_answer_for_one_question(qa: Any, essay_paths: Paths) -> None:
     text = ESSAY.read_text(encoding="utf-8")
     for passage in answer["passages"]:
         assert set(passage) == PASSAGE_KEYS
+        assert passage["kind"] in {"text", "front matter"}
         assert passage["doc_id"] == ESSAY.name
         assert passage["title"] == "There can be no winners in a US-China AI arms race"
         assert passage["citation"].startswith(passage["title"] + ", ¶")

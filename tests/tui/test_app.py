@@ -63,7 +63,7 @@ async def test_opens_at_once_and_builds_a_missing_index(essay_paths: Paths) -> N
         await settle(pilot)
         assert app.main.store is not None
         assert app.main.model_ready
-        assert "1 document · 22 passages" in status_text(app)
+        assert "1 document · 23 passages" in status_text(app)
         assert "fresh" in status_text(app)
         assert "fake-hash-64 ready" in status_text(app)
         assert not app.query_one(BuildBar).display
@@ -232,7 +232,7 @@ async def test_a_missing_corpus_shows_the_fix_and_the_app_keeps_running(tmp_path
         await pilot.press("f5")
         await settle(pilot)
         assert app.main.store is not None
-        assert "22 passages" in status_text(app)
+        assert "23 passages" in status_text(app)
 
 
 async def test_an_empty_corpus_offers_a_rebuild(paths: Paths) -> None:

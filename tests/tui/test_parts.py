@@ -126,7 +126,7 @@ def test_index_summary(essay_paths: Paths) -> None:
     assert index_summary(index_status(essay_paths, SilentReporter().warn)).plain == "no index yet"
     build_index(essay_paths, FakeEmbedder())
     summary = index_summary(index_status(essay_paths, SilentReporter().warn)).plain
-    assert summary == "1 document · 22 passages · built 2025-01-21 12:00 UTC (1.5 s) · fresh"
+    assert summary == "1 document · 23 passages · built 2025-01-21 12:00 UTC (1.5 s) · fresh"
     (essay_paths.corpus / "new.md").write_text("# New\n\nSomething new.\n", encoding="utf-8")
     assert index_summary(index_status(essay_paths, SilentReporter().warn)).plain.endswith("stale")
 
@@ -272,7 +272,7 @@ def test_engine_opens_builds_and_answers(essay_paths: Paths) -> None:
     status = engine.status(reporter)
     assert status.stale and not status.built
     store, result = engine.open(reporter, status)
-    assert result is not None and result.passages == 22
+    assert result is not None and result.passages == 23
     answer = engine.ask(store, FOOLS_ERRAND, Settings(mode="hybrid"))
     assert answer.hits[0].passage.citation.endswith("¶3")
     assert engine.load_model() == 0.0

@@ -51,7 +51,10 @@ def assert_exact(doc: Document, passages: list[Passage]) -> None:
     for passage in passages:
         assert doc.text[passage.start : passage.end] == passage.text
         assert passage.text.strip() == passage.text != ""
-        assert passage.start >= doc.body_start
+        if passage.kind == "text":
+            assert passage.start >= doc.body_start
+        else:  # the card: the front matter between its fences
+            assert passage.kind == "front matter" and 0 < passage.start < passage.end < doc.body_start
         assert passage.doc_id == doc.id
         previous_end = 0
         for start, end in passage.sentences:
@@ -107,6 +110,11 @@ def generated_documents(draw: st.DrawFn) -> Generated:
     return Generated(text, body_start, spans, headings)
 
 
+def body(passages: list[Passage]) -> list[Passage]:
+    """The passages of a document's body: all but its card."""
+    return [passage for passage in passages if passage.kind == "text"]
+
+
 def hard_wrap(body: str, width: int) -> str:
     """Turn spaces into newlines so no line is longer than width; offsets stay the same."""
     chars = list(body)
@@ -126,8 +134,10 @@ def hard_wrap(body: str, width: int) -> str:
 def test_passages_slice_the_document_exactly_and_respect_sentences(generated: Generated) -> None:
     doc = document(generated.text, generated.body_start)
     params = ChunkingParams()
-    passages = chunk(doc, params)
-    assert_exact(doc, passages)
+    everything = chunk(doc, params)
+    assert_exact(doc, everything)
+    passages = body(everything)
+    assert len(everything) - len(passages) == (1 if generated.body_start else 0), "a card for front matter"
     units = set(generated.sentences) | set(generated.headings)
     starts = {start for start, _ in units}
     ends = {end for _, end in units}
@@ -145,8 +155,8 @@ def test_passages_slice_the_document_exactly_and_respect_sentences(generated: Ge
     covered = {(p.start + s, p.start + e) for p in passages for s, e in p.sentences}
     assert sentence_set <= covered
     # Ids are unique and chunking is deterministic.
-    assert len({passage.id for passage in passages}) == len(passages)
-    assert chunk(doc, params) == passages
+    assert len({passage.id for passage in everything}) == len(everything)
+    assert chunk(doc, params) == everything
 
 
 # --- specific behaviour ------------------------------------------------------------------------------
@@ -226,7 +236,7 @@ def test_paragraphs_of_good_size_stay_apart() -> None:
 def test_headings_stay_with_the_passage_they_introduce(tmp_path: Path) -> None:
     text = f"---\ntitle: Guide\n---\n# Intro\n\n{paragraph(5, 14, 1)}\n\n## Second part\n\n{paragraph(5, 14, 2)}\n"
     doc = load_text(tmp_path, "guide.md", text)
-    passages = chunk(doc)
+    passages = body(chunk(doc))
     assert_exact(doc, passages)
     assert len(passages) == 2
     assert passages[0].text.startswith("# Intro\n\n")
@@ -237,12 +247,13 @@ def test_headings_stay_with_the_passage_they_introduce(tmp_path: Path) -> None:
     assert "title:" not in passages[0].text
 
 
-def test_front_matter_is_never_part_of_a_passage(tmp_path: Path) -> None:
+def test_front_matter_is_its_own_passage_the_card(tmp_path: Path) -> None:
     doc = load_text(tmp_path, "a.md", f"---\ntitle: A\ndate: 2024-01-01\n---\n{paragraph(4, 15)}\n")
-    passages = chunk(doc)
+    card, *passages = chunk(doc)
     assert doc.body_start > 0
+    assert card.kind == "front matter" and card.text == "title: A\ndate: 2024-01-01"
     assert passages[0].start == doc.body_start
-    assert all("date:" not in p.text for p in passages)
+    assert all("date:" not in p.text and p.kind == "text" for p in passages)
 
 
 def test_citation_and_id_name_the_document_and_paragraphs() -> None:
@@ -283,7 +294,7 @@ def test_split_sentences_within_a_range() -> None:
 def test_essay_passages(tmp_path: Path) -> None:
     doc = load_text(tmp_path, ESSAY.name, ESSAY.read_text(encoding="utf-8"))
     params = ChunkingParams()
-    passages = chunk(doc, params)
+    passages = body(chunk(doc, params))
     assert_exact(doc, passages)
     counts = [words(p.text) for p in passages]
     assert 15 <= len(passages) <= 40

@@ -67,7 +67,9 @@ def test_html_main_text_title_and_citation(paths: Paths) -> None:
     assert "retraining for every driver" in document.text
     assert "Subscribe to our newsletter" not in document.text
     assert "Cookie settings" not in document.text
-    passages = chunk(document)
+    card, *passages = chunk(document)
+    assert card.kind == "metadata" and card.citation == "Harbour Automation, metadata"
+    assert "author: Ada Quay" in card.text
     assert passages
     for passage in passages:
         assert document.text[passage.start : passage.end] == passage.text
@@ -97,7 +99,8 @@ def test_pdf_text_with_page_citations(paths: Paths) -> None:
     assert document is not None
     assert document.title == "Chip Report"
     assert len(document.page_starts) == 4
-    passages = chunk(document)
+    card, *passages = chunk(document)
+    assert card.kind == "metadata" and card.text == "title: Chip Report"
     by_citation = {passage.citation: passage for passage in passages}
     orchard = by_citation["Chip Report, p. 4 ¶2"]
     assert "orchard apple harvest" in orchard.text
@@ -143,7 +146,7 @@ def test_mixed_corpus_is_indexed_and_searchable(paths: Paths) -> None:
     (corpus / "chips.pdf").write_bytes(make_pdf([["Cover"], [long_line("foundry capacity")]], title="Chip Report"))
     (corpus / "notes.txt").write_text(long_line("wetland survey") + "\n", encoding="utf-8")
     (corpus / "essay.md").write_text("---\ntitle: Orchards\n---\n\n" + long_line("orchard apple harvest") + "\n")
-    (corpus / "ignored.docx").write_bytes(b"PK\x03\x04 not supported")
+    (corpus / "ignored.odt").write_bytes(b"PK\x03\x04 not supported")
     reporter = SilentReporter()
     result = indexing.build(paths, FakeEmbedder(), reporter)
     assert reporter.warnings == []
@@ -165,7 +168,9 @@ def test_mixed_corpus_is_indexed_and_searchable(paths: Paths) -> None:
         store.close()
 
 
-@pytest.mark.parametrize("suffix", [".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".MD", ".PDF"])
+@pytest.mark.parametrize(
+    "suffix", [".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx", ".epub", ".MD", ".PDF", ".DOCX"]
+)
 def test_supported_suffixes_are_scanned(paths: Paths, suffix: str) -> None:
     (paths.corpus / f"doc{suffix}").write_bytes(b"x")
     (paths.corpus / "skip.rtf").write_bytes(b"x")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +44,9 @@ def test_build_stores_every_passage_document_and_vector(essay_paths: Paths, fake
     assert found.built_at and found.build_seconds >= 0
     store = Store.open(essay_paths.index)
     try:
-        assert store.passages(range(store.size)) == passages
+        stored = store.passages(range(store.size))
+        assert [replace(passage, centrality=0.0, key_sentence=-1) for passage in stored] == passages
+        assert all(passage.centrality > 0 and passage.key_sentence >= 0 for passage in stored if passage.kind == "text")
         assert store.rows_of(ESSAY.name) == range(len(passages))
         assert store.rows_of("nope.md") == range(0)
         assert store.document_ids() == [ESSAY.name]

@@ -1,0 +1,76 @@
+"""List answers: consecutive list items found together come back as one result spanning their paragraphs."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.indexing import build
+from qa.lists import Entry, gather, is_item
+from qa.paths import Paths
+from qa.progress import SilentReporter
+from qa.store import Store
+from tests.corpora import topic_paragraph
+from tests.fakes import FakeEmbedder
+
+STEPS = [
+    "- 1. Lessen the influence of security agencies on research policy, so that scientists set the agenda again.",
+    "- 2. Encourage bilateral talks on governance, with regular meetings of officials and independent experts.",
+    "- 3. Increase investment in detecting misuse, from forged media to attacks on hospitals and power grids.",
+    "- 4. Create incentives for joint research, such as shared laboratories open to both countries' universities.",
+]
+
+
+@pytest.fixture
+def listing(paths: Paths) -> Store:
+    """A document whose middle is a numbered list of long items, each its own passage."""
+    items = [f"{step} {topic_paragraph('policy', number)}" for number, step in enumerate(STEPS, start=1)]
+    body = "\n\n".join(
+        [topic_paragraph("harbour", 1), "We have four recommendations.", *items, topic_paragraph("orchard", 2)]
+    )
+    (paths.corpus / "plan.md").write_text(f"# The plan\n\n{body}\n", encoding="utf-8")
+    build(paths, FakeEmbedder(), SilentReporter())
+    return Store.open(paths.index)
+
+
+def entries(store: Store, rows: list[int]) -> list[Entry]:
+    return [
+        Entry(row, passage, passage.sentences[0], 1.0 - row / 10)
+        for row, passage in zip(rows, store.passages(rows), strict=True)
+    ]
+
+
+def item_rows(store: Store) -> list[int]:
+    return [row for row, passage in enumerate(store.passages(range(store.size))) if is_item(passage)]
+
+
+def test_two_items_of_one_list_come_back_as_one_result(listing: Store) -> None:
+    items = item_rows(listing)
+    assert len(items) >= 3
+    found = gather(listing, entries(listing, [items[1], 0, items[2]]), exhaustive=False)
+    assert len(found) == 2
+    merged = found[0]
+    assert merged.members == (0, 2)
+    first, last = listing.passages([items[0], items[-1]])
+    document = listing.document(merged.passage.doc_id)
+    assert document.text[merged.passage.start : merged.passage.end] == merged.passage.text
+    assert merged.passage.start == first.start and merged.passage.end == last.end
+    assert all(step.split(". ", 1)[1][:20] in merged.passage.text for step in STEPS)
+    assert merged.passage.citation.endswith(f"¶{first.paragraphs[0]}–{last.paragraphs[1]}")
+    start, end = merged.highlight or (0, 0)
+    best = listing.passages([items[1]])[0]
+    assert merged.passage.text[start:end] == best.text[slice(*best.sentences[0])]
+    assert all(merged.passage.text[s:e].strip() for s, e in merged.passage.sentences)
+
+
+def test_one_item_stays_alone_unless_the_question_asks_for_all(listing: Store) -> None:
+    items = item_rows(listing)
+    alone = gather(listing, entries(listing, [items[1], 0]), exhaustive=False)
+    assert [result.passage.id for result in alone] == [passage.id for passage in listing.passages([items[1], 0])]
+    every = gather(listing, entries(listing, [items[1], 0]), exhaustive=True)
+    assert every[0].passage.paragraphs[1] - every[0].passage.paragraphs[0] >= len(items) - 1
+
+
+def test_passages_that_are_not_items_are_left_as_they_are(listing: Store) -> None:
+    plain = [row for row in range(listing.size) if row not in item_rows(listing)]
+    found = gather(listing, entries(listing, plain), exhaustive=True)
+    assert [result.passage for result in found] == listing.passages(plain)
