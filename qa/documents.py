@@ -1,4 +1,4 @@
-"""Find and load the documents of a corpus: Markdown, text, HTML and PDF."""
+"""Find and load the documents of a corpus: Markdown, text, HTML, PDF, Word and EPUB."""
 
 from __future__ import annotations
 
@@ -15,7 +15,11 @@ from qa.errors import CorpusError
 TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
 PDF_SUFFIXES = frozenset({".pdf"})
-SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
+WORD_SUFFIXES = frozenset({".docx"})
+EPUB_SUFFIXES = frozenset({".epub"})
+SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | WORD_SUFFIXES | EPUB_SUFFIXES
+KINDS = ".md, .txt, .html, .pdf, .docx or .epub"  # the files SUFFIXES covers, as messages name them
+PART_LABELS = {".epub": "ch."}  # what citations call the parts of paged documents: EPUB chapters; else PDF pages
 PAGE_SEPARATOR = "\n\n"
 
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL)
@@ -47,8 +51,13 @@ class Document:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     page_starts: tuple[int, ...] = ()
 
+    @property
+    def part_label(self) -> str:
+        """What citations call a part of this paged document: "ch." (EPUB chapters) or "p." (PDF pages)."""
+        return part_label(self.id)
+
     def page_of(self, offset: int) -> int | None:
-        """The 1-based page that holds `offset`, for paged documents."""
+        """The 1-based page (or chapter) that holds `offset`, for paged documents."""
         if not self.page_starts:
             return None
         page = 0
@@ -56,6 +65,11 @@ class Document:
             if start <= offset:
                 page = number
         return page + 1
+
+
+def part_label(doc_id: str) -> str:
+    """What citations call a part of the paged document with this id (or path): "ch." or "p."."""
+    return PART_LABELS.get(os.path.splitext(doc_id)[1].lower(), "p.")
 
 
 def scan(corpus: Path, warn: Warn) -> list[Source]:
@@ -116,6 +130,10 @@ def load(source: Source, warn: Warn) -> Document | None:
     suffix = source.path.suffix.lower()
     if suffix in PDF_SUFFIXES:
         document = _load_pdf(source, data, warn)
+    elif suffix in WORD_SUFFIXES | EPUB_SUFFIXES:
+        from qa import packaged
+
+        document = (packaged.load_docx if suffix in WORD_SUFFIXES else packaged.load_epub)(source, data, warn)
     elif suffix in HTML_SUFFIXES:
         document = _load_html(source, data, warn)
     else:
@@ -163,6 +181,12 @@ def _load_text(source: Source, data: bytes, warn: Warn) -> Document | None:
         body_start=body_start,
         metadata=metadata,
     )
+
+
+def front_matter_span(text: str) -> tuple[int, int] | None:
+    """Where the YAML between a text file's opening `---` fences lies, or None when it has none."""
+    match = _FRONT_MATTER.match(text)
+    return match.span(1) if match is not None else None
 
 
 def _front_matter(text: str, name: str, warn: Warn) -> tuple[dict[str, Any], int]:

@@ -60,3 +60,87 @@ def load_file(path: Path, corpus: Path) -> tuple[documents.Document | None, list
     source = documents.Source(path.relative_to(corpus).as_posix(), path, stat.st_size, stat.st_mtime_ns)
     reporter = SilentReporter()
     return documents.load(source, reporter.warn), reporter.warnings
+
+
+def make_docx(
+    path: Path,
+    paragraphs: list[str],
+    *,
+    heading: str | None = None,
+    title: str | None = None,
+    author: str | None = None,
+    created: str | None = None,
+) -> Path:
+    """A Word file written with python-docx: an optional heading, then the paragraphs; core properties when given
+    (`created` as YYYY-MM-DD)."""
+    import datetime as dt
+
+    import docx
+
+    word = docx.Document()
+    properties = word.core_properties
+    properties.title = title or ""
+    properties.author = author or ""
+    if created:
+        properties.created = dt.datetime.fromisoformat(created)
+    if heading:
+        word.add_heading(heading, level=1)
+    for paragraph in paragraphs:
+        word.add_paragraph(paragraph)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    word.save(str(path))
+    return path
+
+
+def make_epub(
+    path: Path,
+    chapters: list[tuple[str, list[str]]],
+    *,
+    title: str = "A Book",
+    author: str | None = None,
+    date: str | None = None,
+    encrypted: bool = False,
+) -> Path:
+    """An EPUB book written with ebooklib: one spine document per (heading, paragraphs) chapter, after a navigation
+    document; with `encrypted`, a META-INF/encryption.xml that encrypts the chapters, as DRM does."""
+    import zipfile
+    from html import escape
+
+    from ebooklib import epub
+
+    book = epub.EpubBook()
+    book.set_identifier(f"urn:test:{path.stem}")
+    book.set_title(title)
+    book.set_language("en")
+    if author:
+        book.add_author(author)
+    if date:
+        book.add_metadata("DC", "date", date)
+    items = []
+    for number, (heading, paragraphs) in enumerate(chapters, start=1):
+        item = epub.EpubHtml(title=heading, file_name=f"chapter{number}.xhtml", lang="en")
+        body = "".join(f"<p>{escape(paragraph)}</p>" for paragraph in paragraphs)
+        head = f"<head><title>{escape(heading)}</title></head>"
+        item.content = f"<html>{head}<body><h1>{escape(heading)}</h1>{body}</body></html>"
+        book.add_item(item)
+        items.append(item)
+    book.toc = items
+    book.add_item(epub.EpubNcx())
+    book.add_item(epub.EpubNav())
+    book.spine = ["nav", *items]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    epub.write_epub(str(path), book)
+    if encrypted:
+        references = "".join(
+            '<enc:EncryptedData><enc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes128-cbc"/>'
+            f'<enc:CipherData><enc:CipherReference URI="EPUB/chapter{number}.xhtml"/></enc:CipherData>'
+            "</enc:EncryptedData>"
+            for number in range(1, len(chapters) + 1)
+        )
+        with zipfile.ZipFile(path, "a") as archive:
+            archive.writestr(
+                "META-INF/encryption.xml",
+                '<encryption xmlns="urn:oasis:names:tc:opendocument:xmlns:container" '
+                f'xmlns:enc="http://www.w3.org/2001/04/xmlenc#">{references}</encryption>',
+            )
+    return path

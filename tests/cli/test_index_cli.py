@@ -136,7 +136,7 @@ def test_unusable_corpus_is_a_one_line_error(
     if problem == "missing":
         paths.corpus.rmdir()
     elif problem == "unsupported-only":
-        (paths.corpus / "notes.docx").write_bytes(b"PK")
+        (paths.corpus / "notes.odt").write_bytes(b"PK")
     assert cli.run(qa_index(paths), collecting(embedders)) == 2
     err = capsys.readouterr().err
     assert err.startswith("qa: error: corpus ")

@@ -159,6 +159,103 @@ def test_pdf_without_a_text_layer_is_skipped_with_a_warning(essay_paths: Paths) 
     assert ids == [ESSAY_ID]
 
 
+def _encrypted_office_file() -> bytes:
+    """The start of a password-protected Office file: a Compound File holding an EncryptedPackage stream."""
+    return b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504) + "EncryptedPackage".encode("utf-16-le") + bytes(512)
+
+
+def _bad_package(folder: Path, kind: str) -> tuple[str, str]:
+    """Write one bad Word or EPUB file into `folder`: its name and the warning expected for it."""
+    from tests.corpora import make_docx, make_epub
+
+    paragraph = "Submarine cables carry most of the world's data traffic between continents."
+    files: dict[str, tuple[str, bytes | None, str]] = {
+        "damaged docx": ("broken.docx", b"PK\x03\x04 this is not a zip file", "unreadable Word file (BadZipFile)"),
+        "truncated docx": ("cut.docx", None, "unreadable Word file (BadZipFile)"),
+        "empty docx": ("empty.docx", b"", "empty file"),
+        "text-less docx": ("blank.docx", None, "no text"),
+        "password-protected docx": (
+            "secret.docx",
+            _encrypted_office_file(),
+            "password-protected Word file; save a copy without a password",
+        ),
+        "old Word file named docx": (
+            "old.docx",
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(2048),
+            "an old Word (.doc) file named .docx; save it as .docx",
+        ),
+        "damaged epub": ("broken.epub", b"PK\x03\x04 not a zip either", "unreadable EPUB (BadZipFile)"),
+        "empty epub": ("empty.epub", b"", "empty file"),
+        "epub without a package": ("bare.epub", None, "unreadable EPUB"),
+        "DRM epub": (
+            "locked.epub",
+            None,
+            "the EPUB is DRM-protected (META-INF/encryption.xml); only DRM-free books can be read",
+        ),
+    }
+    name, data, warning = files[kind]
+    path = folder / name
+    if data is not None:
+        path.write_bytes(data)
+    elif kind == "truncated docx":
+        whole = make_docx(path, [paragraph]).read_bytes()
+        path.write_bytes(whole[: len(whole) // 2])
+    elif kind == "text-less docx":
+        make_docx(path, [])
+    elif kind == "epub without a package":
+        import zipfile
+
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("mimetype", "application/epub+zip")
+    else:
+        make_epub(path, [("Cables", [paragraph])], encrypted=True)
+    return name, warning
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "damaged docx",
+        "truncated docx",
+        "empty docx",
+        "text-less docx",
+        "password-protected docx",
+        "old Word file named docx",
+        "damaged epub",
+        "empty epub",
+        "epub without a package",
+        "DRM epub",
+    ],
+)
+def test_bad_word_and_epub_files_are_skipped_with_a_warning(essay_paths: Paths, kind: str) -> None:
+    name, warning = _bad_package(essay_paths.corpus, kind)
+    result, warnings, ids = build(essay_paths)
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f"skipped {name}: {warning}")
+    assert ids == [ESSAY_ID]
+    assert result.passages == essay_passages(essay_paths)
+
+
+def test_epub_with_obfuscated_fonts_only_is_read(essay_paths: Paths) -> None:
+    import zipfile
+
+    from tests.corpora import make_epub
+
+    path = make_epub(essay_paths.corpus / "fonts.epub", [("Cables", ["Submarine cables carry the data."])])
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr(
+            "META-INF/encryption.xml",
+            '<encryption xmlns="urn:oasis:names:tc:opendocument:xmlns:container" '
+            'xmlns:enc="http://www.w3.org/2001/04/xmlenc#"><enc:EncryptedData>'
+            '<enc:EncryptionMethod Algorithm="http://www.idpf.org/2008/embedding"/>'
+            '<enc:CipherData><enc:CipherReference URI="EPUB/font.otf"/></enc:CipherData>'
+            "</enc:EncryptedData></encryption>",
+        )
+    _, warnings, ids = build(essay_paths)
+    assert warnings == []
+    assert ids == ["fonts.epub", ESSAY_ID]
+
+
 @pytest.mark.parametrize(
     ("front", "warning"),
     [
@@ -235,7 +332,7 @@ def _load_bytes(data: bytes, suffix: str) -> tuple[Document | None, list[str]]:
         st.tuples(_FRONT, _TEXT).map(lambda parts: "".join(parts).encode("utf-8", "surrogatepass")),
         _TEXT.map(lambda text: text.encode("latin-1", "replace")),
     ),
-    suffix=st.sampled_from([".md", ".txt", ".html", ".pdf"]),
+    suffix=st.sampled_from([".md", ".txt", ".html", ".pdf", ".docx", ".epub"]),
 )
 def test_loader_never_raises_and_explains_every_skip(data: bytes, suffix: str) -> None:
     document, warnings = _load_bytes(data, suffix)
