@@ -77,17 +77,25 @@ def tui(corpus: str | None, index_dir: str | None, model: str | None) -> None:
 def _run_app(corpus: str | None, index_dir: str | None, model: str | None) -> None:
     from qa.tui.app import create_app
 
-    create_app(qa_paths.resolve(corpus, index_dir), model, click.get_current_context().find_root().obj).run()
+    factory = click.get_current_context().find_root().obj
+    create_app(qa_paths.resolve(corpus, index_dir), model, factory, watch=True).run()
 
 
 @main.command("index")
 @location_options
 @click.option("--full", is_flag=True, help="Rebuild everything, ignoring the previous index.")
 @click.option("--dry-run", is_flag=True, help="List what would change, without touching the index.")
-def index_command(corpus: str | None, index_dir: str | None, model: str | None, full: bool, dry_run: bool) -> None:
-    """Build or update the index of the corpus."""
+@click.option("--watch", is_flag=True, help="Then keep the index current as files change, until Ctrl-C.")
+def index_command(
+    corpus: str | None, index_dir: str | None, model: str | None, full: bool, dry_run: bool, watch: bool
+) -> None:
+    """Build or update the index of the corpus; with --watch, keep it current."""
     paths = qa_paths.resolve(corpus, index_dir)
     reporter = ClickReporter()
+    if watch:
+        from qa.commands.watching import watch_command
+
+        return watch_command(paths, model, full, dry_run)
     if dry_run:
         _print_plan(paths, reporter, full)
         return

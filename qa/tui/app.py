@@ -51,11 +51,11 @@ class QAApp(App[None]):
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
-    def __init__(self, paths: Paths, engine: Engine) -> None:
+    def __init__(self, paths: Paths, engine: Engine, watch: bool = False) -> None:
         super().__init__()
         self.paths = paths
         self.engine = engine
-        self.main = MainScreen(paths, engine)
+        self.main = MainScreen(paths, engine, watch)
 
     def get_default_screen(self) -> MainScreen:
         """The main screen: question, results, build progress and status."""
@@ -107,6 +107,9 @@ class QAApp(App[None]):
         yield SystemCommand("Question history", "Ask an earlier question again", self.main.action_history)
 
 
-def create_app(paths: Paths, model: str | None = None, make_embedder: EmbedderFactory | None = None) -> QAApp:
-    """The app for the CLI and the tests: `make_embedder` makes the embedder for `model` (tests pass fakes)."""
-    return QAApp(paths, Engine(paths, model, make_embedder))
+def create_app(
+    paths: Paths, model: str | None = None, make_embedder: EmbedderFactory | None = None, watch: bool = False
+) -> QAApp:
+    """The app for the CLI and the tests: `make_embedder` makes the embedder for `model` (tests pass fakes); with
+    `watch` (as `qa` runs it) the index follows the corpus's changes."""
+    return QAApp(paths, Engine(paths, model, make_embedder), watch)

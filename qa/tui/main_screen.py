@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
 from typing import TYPE_CHECKING, TypeVar
 
 from textual import work
@@ -33,6 +34,7 @@ from qa.tui.messages import (
     Answered,
     AskFailed,
     BuildProgressed,
+    CorpusWatched,
     IndexFailed,
     IndexOpened,
     ModelFailed,
@@ -60,6 +62,7 @@ if TYPE_CHECKING:
     from qa.retrieval import Answer, Hit
     from qa.status import IndexStatus
     from qa.store import Store
+    from qa.watcher import Update
 
 Report = TypeVar("Report", bound=Message)
 Handled = TypeVar("Handled")
@@ -88,10 +91,12 @@ class MainScreen(Screen[None]):
     model_state = var(ModelState.LOADING)
     model_name = var("")
 
-    def __init__(self, paths: Paths, engine: Engine) -> None:
+    def __init__(self, paths: Paths, engine: Engine, watch: bool = False) -> None:
         super().__init__()
         self.paths = paths
         self.engine = engine
+        self.follow_corpus = watch
+        self.watching: threading.Event | None = None  # set to stop the corpus watcher
         self.store: Store | None = None
         self.answer: Answer | None = None
         self.queue = AskQueue()
@@ -164,6 +169,37 @@ class MainScreen(Screen[None]):
             return
         self.post_message(IndexOpened(store, status, result, rebuilt=rebuild))
 
+    def start_watching(self) -> None:
+        """With `follow_corpus`, keep the index current from now on: a change shows in the status line, the update
+        runs in a thread of its own while answers still come from the open generation, which is swapped for the new
+        one when the update is done. (Not a Textual worker: it runs until the screen goes.)"""
+        if not self.follow_corpus or self.watching is not None:
+            return
+        from qa.watcher import Watcher
+
+        self.watching = threading.Event()
+        watcher = Watcher(self.engine, MessageReporter(self), self._watched)
+        threading.Thread(target=watcher.run, args=(self.watching,), name="qa-watcher", daemon=True).start()
+
+    def _watched(self, update: Update) -> None:
+        """Runs in the watcher's thread: open the generation an update built, or pass the update on."""
+        try:
+            if update.kind == "built" and update.result is not None and not update.result.noop:
+                status = self.engine.status(SilentReporter())
+                store, _ = self.engine.open(SilentReporter(), status)
+                self.post_message(IndexOpened(store, status, update.result))
+                return
+            changed = self.engine.status(SilentReporter()) if update.kind == "updating" else None
+        except Exception as error:
+            self.post_message(CorpusWatched(update, error=error))
+            return
+        self.post_message(CorpusWatched(update, changed))
+
+    def on_unmount(self) -> None:
+        """Stop the corpus watcher."""
+        if self.watching is not None:
+            self.watching.set()
+
     @work(thread=True, exclusive=True, group="ask", exit_on_error=False, name="ask")
     def run_question(self, ticket: Ticket, store: Store, mode: Mode) -> None:
         """Answer one question."""
@@ -229,6 +265,26 @@ class MainScreen(Screen[None]):
             self.ask_again()
         else:
             self.send_pending()
+        self.start_watching()
+
+    @while_running
+    def on_corpus_watched(self, message: CorpusWatched) -> None:
+        """A change shows in the status line while the index is updated; a failed update or a missing corpus is
+        said, and the open index goes on answering."""
+        update = message.update
+        if update.kind == "updating" and message.error is None:
+            if message.status is not None and message.status.stale:
+                self.index_status = message.status
+                if not self.index_state.working:
+                    self.index_state = IndexState.UPDATING
+            return
+        if self.index_state is IndexState.UPDATING:
+            self.index_state = IndexState.READY
+        problem = str(message.error) if message.error is not None else update.message
+        if update.kind in {"missing", "failed"} or message.error is not None:
+            self.notify(f"{problem}. The open index keeps answering.", title="Corpus", severity="warning")
+        elif update.kind == "returned" and problem:
+            self.notify(problem, title="Corpus")
 
     @while_running
     def on_index_failed(self, message: IndexFailed) -> None:
@@ -241,6 +297,7 @@ class MainScreen(Screen[None]):
         if self.queue.drop_pending():
             self.query_one(Banner).cannot_answer()
         self.show_error(message.error, "rebuild" if message.rebuild else "index")
+        self.start_watching()  # documents added later still get indexed
 
     @while_running
     async def on_answered(self, message: Answered) -> None:

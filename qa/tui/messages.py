@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from qa.retrieval import Answer
     from qa.status import IndexStatus
     from qa.store import Store
+    from qa.watcher import Update
 
 
 @dataclass
@@ -89,3 +90,14 @@ class WorkWarned(Message, bubble=False):
     """A problem that did not stop the work, such as a skipped file."""
 
     text: str
+
+
+@dataclass
+class CorpusWatched(Message, bubble=False):
+    """The corpus watcher begins an update (`status`: the index status before it), found the corpus folder missing
+    or back, failed to update the index (`error`, or the update's message), or found nothing to update. An update
+    that built a new generation is reported as IndexOpened instead."""
+
+    update: Update
+    status: IndexStatus | None = None
+    error: BaseException | None = None

@@ -1,0 +1,1 @@
+"""Soak tests: real processes under a scripted load for $QA_SOAK_SECONDS (default 60)."""
