@@ -12,6 +12,7 @@ from qa.store import PassageStore
 
 MAX_ITEMS = 12  # a run of list passages is followed at most this far either way
 _ITEM = re.compile(r"(?m)^[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]*\S")
+_RECOMMENDS = re.compile(r"\b(?:recommend|propos|suggest|should|must|urge)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,12 @@ class Gathered:
 def is_item(passage: Passage) -> bool:
     """Whether the passage holds an item of a bulleted or numbered list."""
     return passage.kind == "text" and bool(_ITEM.search(passage.text))
+
+
+def is_recommendation_list(passage: Passage) -> bool:
+    """Whether the passage is a gathered list (two items or more) that recommends, proposes or suggests."""
+    items = len(_ITEM.findall(passage.text))
+    return items >= 2 and bool(_RECOMMENDS.search(passage.text))
 
 
 def gather(store: PassageStore, entries: Sequence[Entry], exhaustive: bool) -> list[Gathered]:

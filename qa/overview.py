@@ -11,6 +11,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from qa.answer import Answer, Hit, Ranking
+from qa.centrality import TITLE_WEIGHT
 from qa.chunking import Passage, Span
 from qa.lists import is_item
 from qa.questions import Aspect, DocumentQuestion
@@ -145,23 +146,21 @@ def central(rows: Sequence[int], passages: Sequence[Passage], aspect: Aspect, k:
     """The document's passages that best state its thesis (the most central) or its conclusion (central and late,
     among its closing third), best first, each with its key sentence."""
     text = [(row, passage) for row, passage in zip(rows, passages, strict=True) if passage.kind == "text"]
-    scores = {row: passage.centrality for row, passage in text}
+    most = 1 + TITLE_WEIGHT  # the highest centrality there can be: scores are shares of it
+    scores = {row: passage.centrality / most for row, passage in text}
     if aspect == "conclusion":  # a conclusion is prose near the end, not an item of a list
         text = [(row, passage) for row, passage in text[int(len(text) * (1 - CLOSING_SHARE)) :] if not is_item(passage)]
         scores = {
-            row: passage.centrality + CLOSING_WEIGHT * place / max(1, len(text) - 1)
+            row: (passage.centrality + CLOSING_WEIGHT * place / max(1, len(text) - 1)) / (most + CLOSING_WEIGHT)
             for place, (row, passage) in enumerate(text)
         }
     chosen = sorted(text, key=lambda pair: (-scores[pair[0]], pair[0]))[:k]
-    return [
-        Located(
-            row,
-            passage,
-            passage.sentences[passage.key_sentence] if 0 <= passage.key_sentence < len(passage.sentences) else None,
-            scores[row],
-        )
-        for row, passage in chosen
-    ]
+    return [Located(row, passage, key_sentence(passage), scores[row]) for row, passage in chosen]
+
+
+def key_sentence(passage: Passage) -> Span | None:
+    """The span of the passage's key sentence (chosen at index time), None when it has none."""
+    return passage.sentences[passage.key_sentence] if 0 <= passage.key_sentence < len(passage.sentences) else None
 
 
 def answer_about(
@@ -188,11 +187,14 @@ def answer_about(
         if card is None:
             return None
         line = card_line(card[1], asked.aspect) or (
-            card_line(card[1], "title") if asked.aspect in ("author", "venue") else None
+            card_line(card[1], "title") if asked.aspect == "author" else None  # a title often names its speaker
         )
         if line is None:
             reason = f"its {card[1].kind} gives no {asked.aspect}"
-        opening = [Located(row, passage, None, 0.0) for row, passage in zip(rows, passages, strict=True)]
+        opening = [
+            Located(row, passage, key_sentence(passage), passage.centrality / (1 + TITLE_WEIGHT))
+            for row, passage in zip(rows, passages, strict=True)
+        ]
         opening = [found for found in opening if found.passage.kind == "text"][:1]  # speeches say where at once
         chosen = [Located(card[0], card[1], line, 1.0 if line else 0.0), *opening]
         chosen += [

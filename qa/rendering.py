@@ -29,6 +29,8 @@ def render_answer(answer: Answer) -> str:
     lines: list[str] = []
     if not answer.hits:
         return "No passages matched: no indexed passage shares a word with the question."
+    if answer.scope:
+        lines.append(f"About {answer.scope}:")
     if not answer.answered:
         why = f" ({answer.reason})" if answer.reason else ""
         lines.append(click.style(f"No confident answer in the corpus{why}. Nearest passages:", fg="yellow", bold=True))

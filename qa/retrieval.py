@@ -14,7 +14,7 @@ from qa.chunking import Passage
 from qa.embedding import Embedder
 from qa.errors import InputError
 from qa.lexical import tokenize
-from qa.lists import Entry, gather
+from qa.lists import Entry, gather, is_recommendation_list
 from qa.overview import answer_about, prefer
 from qa.questions import DocumentQuestion, document_question
 from qa.settings import (
@@ -106,6 +106,8 @@ class Searcher:
         reason = abstention_reason(
             question, support[:CONFIDENCE_DEPTH], similarity, threshold, unknown, verified, settings.verifier_threshold
         )
+        if asked is not None and asked.aspect == "recommendations" and hits and is_recommendation_list(hits[0].passage):
+            reason = None  # the list of recommendations answers, though no one item resembles the question
         return Answer(
             question=question,
             mode=settings.mode,

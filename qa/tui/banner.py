@@ -10,7 +10,7 @@ from textual.widgets import Static
 from qa.wording import plural
 
 if TYPE_CHECKING:
-    from qa.retrieval import Answer
+    from qa.answer import Answer
 
 WELCOME = "Ask a question and press Enter; then ↑↓ pick a passage and Enter opens it in its source. F1: every key."
 
@@ -54,6 +54,7 @@ class Banner(Static):
             self.update(
                 Content.assemble(
                     (plural(len(answer.hits), "cited passage"), "bold"),
+                    (f" about {answer.scope}" if answer.scope else "", "bold"),
                     (f" · {answer.mode} · confidence {answer.confidence:.2f}", "$text-muted"),
                 )
             )

@@ -38,7 +38,7 @@ def reflow(text: str) -> str:
 
 def passage_content(hit: Hit) -> Content:
     """The passage text with its answering sentence highlighted."""
-    content = Content(reflow(hit.passage.text))
+    content = Content(reflow(hit.passage.text) if hit.passage.kind == "text" else hit.passage.text)  # cards keep lines
     if hit.highlight is not None:
         start, end = hit.highlight
         content = content.stylize(HIGHLIGHT_STYLE, start, end)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qa.indexing import build
-from qa.lists import Entry, gather, is_item
+from qa.lists import Entry, gather, is_item, is_recommendation_list
 from qa.paths import Paths
 from qa.progress import SilentReporter
 from qa.store import Store
@@ -25,7 +25,12 @@ def listing(paths: Paths) -> Store:
     """A document whose middle is a numbered list of long items, each its own passage."""
     items = [f"{step} {topic_paragraph('policy', number)}" for number, step in enumerate(STEPS, start=1)]
     body = "\n\n".join(
-        [topic_paragraph("harbour", 1), "We have four recommendations.", *items, topic_paragraph("orchard", 2)]
+        [
+            topic_paragraph("harbour", 1),
+            "We have four recommendations for the council.",
+            *items,
+            topic_paragraph("orchard", 2),
+        ]
     )
     (paths.corpus / "plan.md").write_text(f"# The plan\n\n{body}\n", encoding="utf-8")
     build(paths, FakeEmbedder(), SilentReporter())
@@ -74,3 +79,11 @@ def test_passages_that_are_not_items_are_left_as_they_are(listing: Store) -> Non
     plain = [row for row in range(listing.size) if row not in item_rows(listing)]
     found = gather(listing, entries(listing, plain), exhaustive=True)
     assert [result.passage for result in found] == listing.passages(plain)
+
+
+def test_a_gathered_list_that_recommends_is_a_recommendation_list(listing: Store) -> None:
+    items = item_rows(listing)
+    (merged, _) = gather(listing, entries(listing, [items[0], 0]), exhaustive=True)
+    assert is_recommendation_list(merged.passage)
+    assert not is_recommendation_list(listing.passages([items[0]])[0]), "one item is no list"
+    assert not is_recommendation_list(listing.passages([0])[0])

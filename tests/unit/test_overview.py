@@ -1,0 +1,70 @@
+"""Questions about a document as a whole, with the fake embedder: which document is meant, the card's line for a
+detail, an honest refusal when the card lacks it, and central or closing passages for the thesis or conclusion."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from qa.indexing import build
+from qa.paths import Paths
+from qa.progress import SilentReporter
+from qa.retrieval import Searcher, Settings
+from qa.store import Store
+from tests.conftest import ESSAY
+from tests.corpora import topic_paragraph
+from tests.fakes import FakeEmbedder
+
+SPEECH = "---\ntitle: Remarks by the Harbour Master at the Port Authority\ndate: 2024-03-02\n---\n"
+
+
+@pytest.fixture
+def library(paths: Paths) -> Searcher:
+    """The essay, a dated speech without authors, and a note without any front matter."""
+    shutil.copy(ESSAY, paths.corpus / ESSAY.name)
+    body = "\n\n".join(topic_paragraph("harbour", number) for number in range(1, 6))
+    (paths.corpus / "speech.md").write_text(SPEECH + body + "\n", encoding="utf-8")
+    (paths.corpus / "note.txt").write_text(topic_paragraph("orchard", 1) + "\n", encoding="utf-8")
+    build(paths, FakeEmbedder(), SilentReporter())
+    return Searcher(Store.open(paths.index), FakeEmbedder())
+
+
+def test_the_essay_means_the_document_with_authors(library: Searcher) -> None:
+    answer = library.ask("Who wrote the essay?")
+    assert answer.scope == ESSAY.name and answer.answered
+    card = answer.hits[0]
+    assert card.passage.kind == "front matter" and card.highlight is not None
+    assert card.passage.text[slice(*card.highlight)].startswith("authors:")
+
+
+def test_the_speech_means_the_document_so_titled_and_its_date_line(library: Searcher) -> None:
+    answer = library.ask("When was the speech delivered? When did it come out?")
+    assert answer.scope == "speech.md"
+    card = answer.hits[0]
+    assert card.highlight is not None and card.passage.text[slice(*card.highlight)] == "date: 2024-03-02"
+
+
+def test_a_detail_the_card_lacks_is_refused_with_the_reason(library: Searcher) -> None:
+    answer = library.ask("Which magazine ran it?", Settings(doc="speech.md"))
+    assert not answer.answered
+    assert answer.reason == "its front matter gives no venue"
+    assert answer.hits[0].passage.kind == "front matter"
+
+
+def test_a_document_without_a_card_falls_back_to_ordinary_answers(library: Searcher) -> None:
+    answer = library.ask("Who wrote it?", Settings(doc="note.txt"))
+    assert answer.scope is None
+    assert all(hit.passage.doc_id == "note.txt" for hit in answer.hits)
+
+
+def test_thesis_and_conclusion_come_from_the_scoped_document(library: Searcher) -> None:
+    thesis = library.ask("What is the gist of the speech?", Settings(k=3))
+    assert thesis.scope == "speech.md" and len(thesis.hits) == 3
+    centralities = [hit.score for hit in thesis.hits]
+    assert centralities == sorted(centralities, reverse=True)
+    conclusion = library.ask("How does the speech end?", Settings(k=1))
+    (last,) = conclusion.hits
+    passages = library.store.passages(list(range(library.store.size)))
+    closing = [passage for passage in passages if passage.doc_id == "speech.md" and passage.kind == "text"][-2:]
+    assert last.passage.id in {passage.id for passage in closing}
