@@ -14,6 +14,7 @@ import click
 
 from qa import paths as qa_paths
 from qa import rendering
+from qa.commands.serving import mcp_command
 from qa.console import ClickReporter
 from qa.errors import QAError
 from qa.settings import DEFAULT_MODE, MODES, Mode, Settings
@@ -356,6 +357,9 @@ def bench(
         work=Path(index_dir) if index_dir else None,
     )
     click.echo(json.dumps(report.as_json(), ensure_ascii=False) if as_json else rendering.render_bench(report))
+
+
+main.add_command(mcp_command)
 
 
 def run(argv: list[str] | None = None, make_embedder: EmbedderFactory | None = None) -> int:

@@ -1,0 +1,171 @@
+"""`qa mcp` as MCP clients see it: the SDK's own stdio client spawns the server as a subprocess, lists its tools,
+asks questions, opens cited sources, sends bad arguments and changes the corpus while the server runs."""
+
+from __future__ import annotations
+
+import pytest
+from mcp.shared.exceptions import MCPError
+
+from qa.paths import Paths
+from tests.corpora import write_doc
+from tests.live import call, failure, mcp_session
+
+CHIP_QUESTION = "Which company leads global chip foundries?"
+ESSAY_ID = "no-winners-ai-race.md"
+
+
+async def test_tools_are_listed_with_their_arguments(essay_paths: Paths) -> None:
+    async with mcp_session(essay_paths) as session:
+        tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+        assert set(tools) == {"ask", "status", "list_documents"}
+        ask = tools["ask"].input_schema
+        assert ask["required"] == ["question"]
+        assert {"question", "k", "mode", "doc", "in", "where"} <= set(ask["properties"])
+        assert ask["properties"]["mode"]["enum"] == ["hybrid", "dense", "lexical"]
+        assert tools["ask"].output_schema is not None
+        templates = (await session.list_resource_templates()).resource_templates
+        assert [template.uri_template for template in templates] == ["qa://documents/{+doc_id}"]
+
+
+async def test_a_lexical_answer_cites_a_passage_the_client_can_open(essay_paths: Paths) -> None:
+    async with mcp_session(essay_paths) as session:
+        answer = await call(session, "ask", {"question": CHIP_QUESTION, "k": 3, "mode": "lexical"})
+        assert answer["mode"] == "lexical"
+        assert answer["answered"] is True
+        assert answer["reason"] is None
+        assert 0 < answer["confidence"] <= 1
+        assert answer["filter"] is None
+        assert len(answer["passages"]) == 3
+        top = answer["passages"][0]
+        assert top["citation"] == "There can be no winners in a US-China AI arms race, ¶6"
+        assert top["uri"] == f"qa://documents/{ESSAY_ID}"
+        start, end = top["highlight"]
+        assert 0 <= start < end <= len(top["text"])
+        opened = await session.read_resource(top["uri"])
+        text = opened.contents[0].text  # type: ignore[union-attr]
+        assert text[top["start"] : top["end"]] == top["text"]
+        assert text == (essay_paths.corpus / ESSAY_ID).read_text(encoding="utf-8")
+
+
+async def test_status_documents_and_resources(essay_paths: Paths) -> None:
+    write_doc(essay_paths.corpus, "notes/harbour.md", "harbour crane fleet")
+    async with mcp_session(essay_paths) as session:
+        status = await call(session, "status", {})
+        assert status["built"] is True
+        assert status["stale"] is False
+        assert status["document_ids"] == [ESSAY_ID, "notes/harbour.md"]
+        listed = await call(session, "list_documents", {})
+        assert listed["count"] == 2
+        essay = listed["documents"][0]
+        assert essay["id"] == ESSAY_ID
+        assert essay["metadata"]["date"] == "2025-01-21"
+        assert essay["passages"] > 10
+        notes = await call(session, "list_documents", {"in": ["notes"]})
+        assert [document["id"] for document in notes["documents"]] == ["notes/harbour.md"]
+        dated = await call(session, "list_documents", {"where": ["date>=2025-01-01"]})
+        assert [document["id"] for document in dated["documents"]] == [ESSAY_ID]
+        resources = (await session.list_resources()).resources
+        assert [resource.uri for resource in resources] == [
+            f"qa://documents/{ESSAY_ID}",
+            "qa://documents/notes/harbour.md",
+        ]
+        assert resources[1].title == "The harbour crane fleet"
+
+
+async def test_filters_narrow_the_search(essay_paths: Paths) -> None:
+    write_doc(essay_paths.corpus, "notes/chips.md", "chip foundry")
+    async with mcp_session(essay_paths) as session:
+        question = {"question": "chip foundry report", "mode": "lexical", "k": 5}
+        everywhere = await call(session, "ask", question)
+        assert {passage["doc_id"] for passage in everywhere["passages"]} == {ESSAY_ID, "notes/chips.md"}
+        notes = await call(session, "ask", question | {"in": ["notes/*"]})
+        assert {passage["doc_id"] for passage in notes["passages"]} == {"notes/chips.md"}
+        assert notes["filter"] == {"in": ["notes/*"], "where": []}
+        dated = await call(session, "ask", question | {"where": ["date>=2025-01-01"]})
+        assert {passage["doc_id"] for passage in dated["passages"]} == {ESSAY_ID}
+        one = await call(session, "ask", question | {"doc": "notes/chips.md", "k": 1})
+        assert [passage["doc_id"] for passage in one["passages"]] == ["notes/chips.md"]
+
+
+BAD_CALLS: list[tuple[str, dict[str, object], str]] = [
+    ("ask", {"question": "   "}, "the question is empty"),
+    ("ask", {}, "question is required"),
+    ("ask", {"question": 42}, "question must be a string"),
+    ("ask", {"question": CHIP_QUESTION, "k": 0}, "k must be a whole number from 1 to 50, not 0"),
+    ("ask", {"question": CHIP_QUESTION, "k": "many"}, 'k must be a whole number from 1 to 50, not "many"'),
+    ("ask", {"question": CHIP_QUESTION, "mode": "fuzzy"}, "mode must be one of hybrid, dense, lexical"),
+    ("ask", {"question": CHIP_QUESTION, "doc": "missing.md"}, "no document 'missing.md' in the index"),
+    ("ask", {"question": CHIP_QUESTION, "where": ["date"]}, "cannot read the filter 'date'"),
+    ("ask", {"question": CHIP_QUESTION, "in": [""]}, "--in needs a path pattern"),
+    ("ask", {"question": CHIP_QUESTION, "in": [3]}, "in must be a list of strings"),
+    ("ask", {"question": CHIP_QUESTION, "threshold": 2}, "threshold must be a number from 0 to 1"),
+    ("ask", {"question": CHIP_QUESTION, "top": 3}, "ask got unknown argument(s) top"),
+    ("status", {"verbose": True}, "status got unknown argument(s) verbose: it takes no arguments"),
+    ("search", {"question": CHIP_QUESTION}, "unknown tool 'search': the tools are ask, status, list_documents"),
+]
+
+
+async def test_bad_arguments_are_tool_errors_and_the_server_goes_on(essay_paths: Paths) -> None:
+    async with mcp_session(essay_paths) as session:
+        for tool, arguments, message in BAD_CALLS:
+            assert message in await failure(session, tool, arguments), (tool, arguments)
+            answer = await call(session, "ask", {"question": CHIP_QUESTION, "mode": "lexical", "k": 1})
+            assert answer["passages"][0]["doc_id"] == ESSAY_ID
+
+
+async def test_an_unknown_document_resource_is_an_error_and_the_server_goes_on(essay_paths: Paths) -> None:
+    async with mcp_session(essay_paths) as session:
+        with pytest.raises(MCPError, match=r"no document 'gone\.md' in the index"):
+            await session.read_resource("qa://documents/gone.md")
+        with pytest.raises(MCPError, match="document URIs look like qa://documents/DOC_ID"):
+            await session.read_resource("file:///etc/passwd")
+        assert (await call(session, "status", {}))["documents"] == 1
+
+
+async def test_a_corpus_change_while_the_server_runs_is_seen_by_the_next_request(essay_paths: Paths) -> None:
+    question = {"question": "orchard apple harvest", "mode": "lexical", "k": 3}
+    async with mcp_session(essay_paths) as session:
+        before = await call(session, "ask", question)
+        assert all(passage["doc_id"] == ESSAY_ID for passage in before["passages"])
+        write_doc(essay_paths.corpus, "orchard.md", "orchard apple harvest")
+        added = await call(session, "ask", question)
+        assert added["passages"][0]["doc_id"] == "orchard.md"
+        assert (await call(session, "status", {}))["document_ids"] == [ESSAY_ID, "orchard.md"]
+        (essay_paths.corpus / "orchard.md").unlink()
+        removed = await call(session, "ask", question)
+        assert all(passage["doc_id"] == ESSAY_ID for passage in removed["passages"])
+        with pytest.raises(MCPError, match=r"no document 'orchard\.md'"):
+            await session.read_resource("qa://documents/orchard.md")
+
+
+async def test_an_emptied_corpus_is_a_tool_error_until_documents_come_back(essay_paths: Paths) -> None:
+    essay = essay_paths.corpus / ESSAY_ID
+    text = essay.read_bytes()
+    async with mcp_session(essay_paths) as session:
+        await call(session, "status", {})
+        essay.unlink()
+        assert "has no documents" in await failure(session, "ask", {"question": CHIP_QUESTION})
+        essay.write_bytes(text)
+        answer = await call(session, "ask", {"question": CHIP_QUESTION, "mode": "lexical", "k": 1})
+        assert answer["passages"][0]["doc_id"] == ESSAY_ID
+
+
+@pytest.mark.model
+async def test_real_questions_with_the_real_model(essay_paths: Paths) -> None:
+    async with mcp_session(essay_paths, real_model=True) as session:
+        answer = await call(session, "ask", {"question": CHIP_QUESTION})
+        assert answer["mode"] == "hybrid"
+        assert answer["answered"] is (answer["reason"] is None)
+        assert 0 <= answer["confidence"] <= 1
+        top = answer["passages"][0]
+        assert top["citation"] == "There can be no winners in a US-China AI arms race, ¶6"
+        assert "TSMC" in top["text"]
+        start, end = top["highlight"]
+        assert 0 <= start < end <= len(top["text"])
+        who = await call(session, "ask", {"question": "Who wrote the essay?", "k": 3})
+        assert any("Graylin" in passage["text"] for passage in who["passages"])
+        unknown = await call(session, "ask", {"question": "What is the boiling point of liquid nitrogen?"})
+        assert unknown["answered"] is False
+        assert unknown["reason"]
+        dense = await call(session, "ask", {"question": CHIP_QUESTION, "mode": "dense", "k": 2})
+        assert len(dense["passages"]) == 2
