@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from qa.chunking import Passage, Span, citation, passage_id
+from qa.documents import part_label
 from qa.store import PassageStore
 
 MAX_ITEMS = 12  # a run of list passages is followed at most this far either way
@@ -106,6 +107,6 @@ def _merge(store: PassageStore, members: list[Passage]) -> Passage:
         text=text,
         end=last.end,
         paragraphs=numbers,
-        citation=citation(first.title, numbers, first.page),
+        citation=citation(first.title, numbers, first.page, part_label(first.doc_id)),
         sentences=sentences,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from qa.documents import KINDS
 from qa.errors import CorpusError, IndexCorruptError, ModelError, QAError
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ def explain_error(error: BaseException, task: Task, corpus: Path) -> Explanation
     """How a failure of `task` is explained; `corpus` is the folder the app reads."""
     title = TITLES[task]
     if isinstance(error, CorpusError):
-        fix = f"Add .md, .txt, .html or .pdf files to {corpus} (or start qa with --corpus DIR), then rebuild."
+        fix = f"Add {KINDS} files to {corpus} (or start qa with --corpus DIR), then rebuild."
         return Explanation(title, str(error), fix, (("rebuild", "Rebuild (F5)"),))
     if isinstance(error, IndexCorruptError):
         fix = "Rebuild the index from scratch: every document is read and embedded again."
