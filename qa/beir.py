@@ -7,7 +7,7 @@ import datetime as dt
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,30 +77,47 @@ def _json_lines(path: Path) -> list[dict[str, Any]]:
 
 def cache_folder(index_root: Path, benchmark: Benchmark, embedder: Embedder) -> Path:
     """Where the benchmark's index is kept: one folder per data set, corpus file and model."""
-    corpus_file = benchmark.folder / CORPUS
-    stat = corpus_file.stat()
-    key = f"{corpus_file.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{embedder.name}"
-    return index_root / "beir" / f"{benchmark.name}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+    return keyed_folder(index_root / "beir", benchmark.name, benchmark.folder / CORPUS, embedder)
+
+
+def keyed_folder(parent: Path, name: str, source: Path, embedder: Embedder) -> Path:
+    """A cache folder under `parent` keyed by the source file (path, size, mtime) and the model."""
+    stat = source.stat()
+    key = f"{source.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{embedder.name}"
+    return parent / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
 def open_index(index_root: Path, benchmark: Benchmark, embedder: Embedder, reporter: Reporter) -> Store:
     """The benchmark's index, built on first use: title + text as one passage per document, no chunking."""
     folder = cache_folder(index_root, benchmark, embedder)
+    return cached_index(
+        folder, embedder, reporter, benchmark.folder / CORPUS, len(benchmark.corpus), lambda: _documents(benchmark)
+    )
+
+
+def cached_index(
+    folder: Path,
+    embedder: Embedder,
+    reporter: Reporter,
+    source: Path,
+    passages: int,
+    make: Callable[[], tuple[list[documents.Document], list[Passage]]],
+    chunking: dict[str, int] = CHUNKING,
+) -> Store:
+    """The index in `folder` of the documents and passages `make` gives from the one file `source`, built on
+    first use and reused while it holds `passages` passages made by the same model."""
     try:
         found = manifest.read(folder)
-        if found.model == embedder.name and found.passages == len(benchmark.corpus):
+        if found.model == embedder.name and found.passages == passages:
             return Store.open(folder, found)
     except QAError:
         pass
     with indexing.locked(folder, reporter):
         began = time.perf_counter()
-        docs, passages = _documents(benchmark)
-        corpus_file = benchmark.folder / CORPUS
-        stat = corpus_file.stat()
-        entry = DocumentEntry(
-            documents.hash_bytes(corpus_file.read_bytes()), stat.st_size, stat.st_mtime_ns, "", len(passages)
-        )
-        found, _ = indexing.commit(folder, embedder, reporter, docs, passages, {CORPUS: entry}, CHUNKING, None, began)
+        docs, made = make()
+        stat = source.stat()
+        entry = DocumentEntry(documents.hash_bytes(source.read_bytes()), stat.st_size, stat.st_mtime_ns, "", len(made))
+        found, _ = indexing.commit(folder, embedder, reporter, docs, made, {source.name: entry}, chunking, None, began)
     return Store.open(folder, found)
 
 

@@ -27,6 +27,7 @@ from qa.paths import Paths
 from qa.progress import SilentReporter
 from qa.retrieval import CANDIDATES, MODES, Searcher, Settings
 from qa.store import FAISS, LEXICAL, Store, configure_vector_index
+from qa.verifier import Candidate, Verifier
 
 Note = Callable[[str], None]
 
@@ -90,6 +91,7 @@ class Report:
     peak_rss_mb: float
     peak_children_rss_mb: float
     scale: tuple[ScalePoint, ...]
+    verifier_p50_ms: float | None = None  # the answer verifier's share of a warm hybrid ask (None: no verifier)
 
     def as_json(self) -> dict[str, Any]:
         """The flat JSON object of `qa bench --json`; query figures at the top level are the hybrid mode's."""
@@ -126,7 +128,7 @@ def run(
         status_s = _median_wall([[*command, "status", *location]], COLD_ROUNDS)[0]
         questions = _questions(paths, texts)
         note(f"warm queries: {len(questions)} questions x {len(MODES)} modes against bare query embedding")
-        bare_query, modes = _query_latency(paths, embedder, questions)
+        bare_query, modes, verifier_ms = _query_latency(paths, embedder, questions)
         note(f"cold qa ask against bare model load, {COLD_ROUNDS} rounds each")
         cold_s, bare_cold_s = _median_wall(
             [
@@ -156,6 +158,7 @@ def run(
         peak_rss_mb=peak,
         peak_children_rss_mb=children,
         scale=points,
+        verifier_p50_ms=verifier_ms,
     )
 
 
@@ -208,14 +211,35 @@ def _questions(paths: Paths, texts: list[str]) -> list[str]:
     return found[:QUESTIONS]
 
 
+class _TimedVerifier:
+    """Notes how long each call of the verifier inside takes."""
+
+    def __init__(self, inner: Verifier) -> None:
+        self.inner = inner
+        self.seconds: list[float] = []
+
+    def verify(self, question: str, candidates: Sequence[Candidate]) -> np.ndarray:
+        """The inner verifier's probabilities, timed."""
+        began = time.perf_counter()
+        found = self.inner.verify(question, candidates)
+        self.seconds.append(time.perf_counter() - began)
+        return found
+
+
 def _query_latency(
     paths: Paths, embedder: SentenceTransformerEmbedder, questions: list[str]
-) -> tuple[float, tuple[ModeLatency, ...]]:
-    """Bare query-embedding p50 and per-mode ask latency, question by question in turn."""
-    searcher = Searcher(Store.open(paths.index), embedder)
+) -> tuple[float, tuple[ModeLatency, ...], float | None]:
+    """Bare query-embedding p50, per-mode ask latency, question by question in turn, and the verifier's p50 share
+    of hybrid asks (None without a verifier)."""
+    from qa.engine import default_verifier
+
+    inner = default_verifier()
+    timed = _TimedVerifier(inner) if inner is not None else None
+    searcher = Searcher(Store.open(paths.index), embedder, timed)
     for question in questions[:3]:
         for mode in MODES:
             searcher.ask(question, Settings(mode=mode))
+    verifier_seconds: list[float] = []
     bare: list[float] = []
     asked: dict[str, list[float]] = {mode: [] for mode in MODES}
     for question in questions:
@@ -223,9 +247,13 @@ def _query_latency(
         embedder.model.encode([question])
         bare.append(time.perf_counter() - began)
         for mode in MODES:
+            if timed is not None:
+                timed.seconds.clear()
             began = time.perf_counter()
             searcher.ask(question, Settings(mode=mode))
             asked[mode].append(time.perf_counter() - began)
+            if timed is not None and mode == "hybrid":
+                verifier_seconds.extend(timed.seconds)
     searcher.store.close()
     bare_p50 = statistics.median(bare) * 1000
     modes = tuple(
@@ -237,7 +265,8 @@ def _query_latency(
         )
         for mode, found in asked.items()
     )
-    return bare_p50, modes
+    verifier_p50 = round(_percentile(verifier_seconds, 50), 2) if verifier_seconds else None
+    return bare_p50, modes, verifier_p50
 
 
 def _percentile(seconds: Sequence[float], percent: float) -> float:

@@ -261,6 +261,18 @@ def status(corpus: str | None, index_dir: str | None, model: str | None, as_json
     "--split", type=click.Choice(["test", "train", "dev"]), default="test", show_default=True, help="BEIR qrels."
 )
 @click.option(
+    "--squad",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Evaluate a SQuAD 1.1/2.0 JSON file (open retrieval over all its articles).",
+)
+@click.option(
+    "--holdout",
+    "holdout",
+    multiple=True,
+    help="With --squad: ask only the questions of these articles (repeat, or separate by commas).",
+)
+@click.option(
     "--threshold", type=click.FloatRange(0, 1), default=None, help="Confidence (0-1) below which answers abstain."
 )
 def eval_command(
@@ -275,9 +287,12 @@ def eval_command(
     compare: bool,
     beir: Path | None,
     split: str,
+    squad: Path | None,
+    holdout: tuple[str, ...],
     threshold: float | None,
 ) -> None:
-    """Measure answer quality on a gold set (default: the corpus's gold/essay.jsonl) or a BEIR benchmark."""
+    """Measure answer quality on a gold set (default: the corpus's gold/essay.jsonl), a BEIR benchmark or a SQuAD
+    file."""
     from qa import evaluation
 
     settings = Settings(k=k).with_threshold(threshold)
@@ -285,8 +300,12 @@ def eval_command(
     if report is not None and not report.parent.is_dir():
         raise QAError(f"cannot write the report: folder {report.parent} does not exist")
     modes = evaluation.modes_of(mode)
+    if holdout and squad is None:
+        raise QAError("--holdout names SQuAD articles: use it with --squad FILE")
     if beir is not None:
         data, key = _eval_beir(paths, model, beir, split, settings, modes)
+    elif squad is not None:
+        data, key = _eval_squad(paths, model, squad, holdout, settings, modes)
     else:
         data, key = _eval_gold(paths, model, gold or paths.default_gold, settings, modes)
     comparison = None
@@ -327,6 +346,24 @@ def _eval_beir(
     reporter = ClickReporter()
     try:
         return beir.evaluate(_engine(paths, model), folder, split, settings, modes, reporter)
+    finally:
+        reporter.finish()
+
+
+def _eval_squad(
+    paths: qa_paths.Paths,
+    model: str | None,
+    source: Path,
+    holdout: tuple[str, ...],
+    settings: Settings,
+    modes: list[Mode],
+) -> tuple[dict[str, Any], str]:
+    from qa import squad
+
+    articles = [name.strip() for names in holdout for name in names.split(",") if name.strip()]
+    reporter = ClickReporter()
+    try:
+        return squad.evaluate(_engine(paths, model), source, articles, settings, modes, reporter)
     finally:
         reporter.finish()
 

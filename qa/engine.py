@@ -23,10 +23,13 @@ if TYPE_CHECKING:
     from qa.paths import Paths
     from qa.progress import Reporter
     from qa.store import Store
+    from qa.verifier import Verifier
 
 DEFAULT_BATCH = 32
 
 EmbedderFactory = Callable[[str | None], Embedder]
+VerifierFactory = Callable[[], "Verifier | None"]
+VERIFIER_ENV = "QA_VERIFIER"  # "off" serves without the answer verifier (similarity confidence, as before it)
 
 
 @runtime_checkable
@@ -95,16 +98,38 @@ def serial(embedder: Embedder, lock: threading.Lock) -> SerialEmbedder:
     return SerialSpanEmbedder(embedder, lock) if isinstance(embedder, SpanEmbedder) else SerialEmbedder(embedder, lock)
 
 
+def default_verifier() -> Verifier | None:
+    """The shipped answer verifier (loaded on first use) when $QA_VERIFIER is "on", else None: measured on held-out
+    sets, the verifier trained so far raises false abstentions, so it is opt-in (README, Evaluation)."""
+    import os
+
+    if os.environ.get(VERIFIER_ENV, "").strip().lower() not in {"on", "1", "yes"}:
+        return None
+    from qa.verifier import OnnxVerifier
+
+    return OnnxVerifier()
+
+
 class Engine:
     """Holds the embedder (made and loaded once, thread-safely) and runs core work for every interface.
 
-    `make_embedder` is the seam for other embedders: it is called once with the model option.
+    `make_embedder` is the seam for other embedders: it is called once with the model option; `make_verifier`
+    likewise makes the answer verifier (None from it: answers without one).
     """
 
-    def __init__(self, paths: Paths, model: str | None = None, make_embedder: EmbedderFactory | None = None) -> None:
+    def __init__(
+        self,
+        paths: Paths,
+        model: str | None = None,
+        make_embedder: EmbedderFactory | None = None,
+        make_verifier: VerifierFactory | None = None,
+    ) -> None:
         self.paths = paths
         self.model_option = model
         self._make = make_embedder or default_embedder
+        self._make_verifier = make_verifier or default_verifier
+        self._verifier: Verifier | None = None
+        self._verifier_made = False
         self._embedder: SerialEmbedder | None = None
         self._make_lock = threading.Lock()
         self._load_lock = threading.Lock()
@@ -129,6 +154,9 @@ class Engine:
             if isinstance(embedder.inner, Loadable):
                 with self._model_lock:
                     embedder.inner.load()
+            verifier = self.verifier
+            if isinstance(verifier, Loadable):
+                verifier.load()
             self._loaded = True
         return time.perf_counter() - began
 
@@ -157,9 +185,18 @@ class Engine:
         store.load()
         return store, result
 
+    @property
+    def verifier(self) -> Verifier | None:
+        """The answer verifier, made on first use (its model loads on its first question)."""
+        with self._make_lock:
+            if not self._verifier_made:
+                self._verifier = self._make_verifier()
+                self._verifier_made = True
+            return self._verifier
+
     def searcher(self, store: Store) -> Searcher:
-        """A searcher of `store` that shares this engine's embedder."""
-        return Searcher(store, self.embedder)
+        """A searcher of `store` that shares this engine's embedder and verifier."""
+        return Searcher(store, self.embedder, self.verifier)
 
     def ask(self, store: Store, question: str, settings: Settings | None = None) -> Answer:
         """The cited passages for the question."""

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.embedding import Embedder
+from qa.verifier import Candidate
 
 _WORD = re.compile(r"\w+")
 
@@ -65,3 +66,21 @@ class SlowEmbedder(FakeEmbedder):
 def given(embedder: Embedder) -> Callable[[str | None], Embedder]:
     """An embedder factory that always returns `embedder`: the seam through which tests hand the engine a fake."""
     return lambda model: embedder
+
+
+class FakeVerifier:
+    """A deterministic verifier: the probability that a sentence answers is the share of the question's longer
+    words (4+ letters) it contains, so tests can predict which sentence wins and when an answer abstains."""
+
+    name = "fake-verifier"
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+
+    def verify(self, question: str, candidates: Sequence[Candidate]) -> np.ndarray:
+        self.batches.append(len(candidates))
+        words = {word for word in _WORD.findall(question.lower()) if len(word) >= 4}
+        if not words:
+            return np.zeros(len(candidates))
+        found = [set(_WORD.findall(candidate.sentence.lower())) for candidate in candidates]
+        return np.array([len(words & sentence) / len(words) for sentence in found])

@@ -1,0 +1,1 @@
+"""Training code for the models qa ships (not part of the installed package)."""

@@ -1,0 +1,1 @@
+"""Train, export and measure the answer verifier (`python -m training.verifier.train`)."""
