@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from qa import indexing
-from qa.embedding import SentenceTransformerEmbedder
+from qa.embedding import Embedder, SentenceTransformerEmbedder, split_variant
 from qa.errors import CorpusError
 from qa.evaluation import load_gold, percentile
 from qa.lexical import LexicalIndex
@@ -45,6 +45,8 @@ _BARE_LOAD = (
     "SentenceTransformer(sys.argv[1], device='cpu').encode(['How fast is a bare model load?'])\n"
 )
 _PROBE = "import sys\nfrom qa.bench import probe\nprobe(sys.argv[1])\n"
+_APP_PROBE = "import sys\nfrom qa.bench import app_probe\napp_probe(*sys.argv[1:])\n"
+APP_TIMEOUT_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,8 @@ class Report:
     peak_rss_mb: float
     peak_children_rss_mb: float
     scale: tuple[ScalePoint, ...]
+    app_first_answer_s: float | None = None  # launch to first answer in the app, the question typed at once
+    runtime: str = ""  # what served the model on the qa side: onnxruntime (fp32 or int8) or sentence-transformers
     verifier_p50_ms: float | None = None  # the answer verifier's share of a warm hybrid ask (None: no verifier)
 
     def as_json(self) -> dict[str, Any]:
@@ -108,19 +112,26 @@ def run(
     note: Note = lambda _: None,
     work: Path | None = None,
 ) -> Report:
-    """Benchmark building, querying and starting up on `corpus` in a temporary index under `work`, then `sizes`."""
-    embedder = SentenceTransformerEmbedder(model)
+    """Benchmark building, querying and starting up on `corpus` in a temporary index under `work`, then `sizes`.
+
+    The qa side runs the embedder `qa` itself uses (ONNX Runtime, exported first if need be); the bare baselines
+    run sentence-transformers on the same model."""
+    from qa.engine import default_embedder
+
+    embedder = default_embedder(model)
+    bare = SentenceTransformerEmbedder(split_variant(model)[0])
     if work is not None:
         work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="qa-bench-", dir=work) as folder:
         paths = Paths(corpus=corpus, index=Path(folder) / "index")
-        note("loading the model and building a first index (warm-up)")
+        note("loading the models and building a first index (warm-up)")
         indexing.build(paths, embedder, SilentReporter(), full=True)
+        bare.load()
         store = Store.open(paths.index)
         texts = [passage.text for passage in store.passages(range(store.size))]
         store.close()
         note(f"build against bare encode, {len(texts)} passages, {ROUNDS} rounds")
-        build_s, bare_s = _build_rounds(paths, embedder, texts)
+        build_s, bare_s = _build_rounds(paths, embedder, bare, texts)
         note("no-op qa index, qa status")
         command = [sys.executable, "-m", "qa"]
         location = ["--corpus", str(corpus), "--index", str(paths.index)] + (["--model", model] if model else [])
@@ -128,15 +139,17 @@ def run(
         status_s = _median_wall([[*command, "status", *location]], COLD_ROUNDS)[0]
         questions = _questions(paths, texts)
         note(f"warm queries: {len(questions)} questions x {len(MODES)} modes against bare query embedding")
-        bare_query, modes, verifier_ms = _query_latency(paths, embedder, questions)
+        bare_query, modes, verifier_ms = _query_latency(paths, embedder, bare, questions)
         note(f"cold qa ask against bare model load, {COLD_ROUNDS} rounds each")
         cold_s, bare_cold_s = _median_wall(
             [
                 [*command, "ask", "--json", *location, questions[0]],
-                [sys.executable, "-c", _BARE_LOAD, str(embedder.folder or embedder.name)],
+                [sys.executable, "-c", _BARE_LOAD, str(bare.folder or bare.name)],
             ],
             COLD_ROUNDS,
         )
+        note(f"the app from launch to its first answer, {COLD_ROUNDS} rounds")
+        app_s = app_first_answer(paths, model, questions[0], COLD_ROUNDS)
         peak, children = _peak_rss_mb()
         points: tuple[ScalePoint, ...] = ()
         if sizes:
@@ -159,6 +172,8 @@ def run(
         peak_children_rss_mb=children,
         scale=points,
         verifier_p50_ms=verifier_ms,
+        app_first_answer_s=None if app_s is None else round(app_s, 3),
+        runtime=describe_runtime(embedder),
     )
 
 
@@ -175,13 +190,21 @@ def machine() -> dict[str, Any]:
     }
 
 
-def _build_rounds(paths: Paths, embedder: SentenceTransformerEmbedder, texts: list[str]) -> tuple[float, float]:
+def describe_runtime(embedder: Embedder) -> str:
+    """What serves the model, e.g. 'onnxruntime fp32'."""
+    runtime = getattr(embedder, "runtime", "sentence-transformers")
+    return f"{runtime} {getattr(embedder, 'variant', '')}".strip() if runtime == "onnxruntime" else str(runtime)
+
+
+def _build_rounds(
+    paths: Paths, embedder: Embedder, bare: SentenceTransformerEmbedder, texts: list[str]
+) -> tuple[float, float]:
     """Best-of seconds of a full `indexing.build` and of a bare `encode` of the same texts, alternated."""
     builds: list[float] = []
     bares: list[float] = []
     for _ in range(ROUNDS):
         began = time.perf_counter()
-        embedder.model.encode(texts, batch_size=embedder.batch_size)
+        bare.model.encode(texts, batch_size=bare.batch_size)
         bares.append(time.perf_counter() - began)
         builds.append(indexing.build(paths, embedder, SilentReporter(), full=True).seconds)
     return min(builds), min(bares)
@@ -227,7 +250,7 @@ class _TimedVerifier:
 
 
 def _query_latency(
-    paths: Paths, embedder: SentenceTransformerEmbedder, questions: list[str]
+    paths: Paths, embedder: Embedder, bare_embedder: SentenceTransformerEmbedder, questions: list[str]
 ) -> tuple[float, tuple[ModeLatency, ...], float | None]:
     """Bare query-embedding p50, per-mode ask latency, question by question in turn, and the verifier's p50 share
     of hybrid asks (None without a verifier)."""
@@ -244,7 +267,7 @@ def _query_latency(
     asked: dict[str, list[float]] = {mode: [] for mode in MODES}
     for question in questions:
         began = time.perf_counter()
-        embedder.model.encode([question])
+        bare_embedder.model.encode([question])
         bare.append(time.perf_counter() - began)
         for mode in MODES:
             if timed is not None:
@@ -267,6 +290,55 @@ def _query_latency(
     )
     verifier_p50 = round(_percentile(verifier_seconds, 50), 2) if verifier_seconds else None
     return bare_p50, modes, verifier_p50
+
+
+def app_first_answer(paths: Paths, model: str | None, question: str, rounds: int) -> float | None:
+    """Median seconds from launching the app (a fresh process) to its first answer, the question typed as soon as
+    the app takes input; None when it never answered."""
+    environment = os.environ | {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    found: list[float] = []
+    for _ in range(rounds):
+        launched = time.time()
+        done = subprocess.run(
+            [sys.executable, "-c", _APP_PROBE, str(paths.corpus), str(paths.index), model or "", question],
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=APP_TIMEOUT_S + 60,
+            check=True,
+        )
+        answered = json.loads(done.stdout.splitlines()[-1])["answered_at"]
+        if answered is None:
+            return None
+        found.append(answered - launched)
+    return statistics.median(found)
+
+
+def app_probe(corpus: str, index: str, model: str, question: str) -> None:
+    """In a fresh process: open the app headless, type the question at once (pasted, then Enter), and print as JSON
+    the wall-clock time its first answer showed (None: not within APP_TIMEOUT_S) and the top-level modules loaded."""
+    import asyncio
+
+    from textual.widgets import Input
+
+    from qa.tui.app import create_app
+
+    app = create_app(Paths(Path(corpus), Path(index)), model or None)
+
+    async def first_answer() -> float | None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            app.screen.query_one(Input).value = question
+            await pilot.press("enter")
+            deadline = time.monotonic() + APP_TIMEOUT_S
+            while time.monotonic() < deadline:
+                if app.screen.query("#results ListItem"):
+                    return time.time()
+                await asyncio.sleep(0.005)
+        return None
+
+    answered = asyncio.run(first_answer())
+    modules = sorted({name.split(".")[0] for name in sys.modules})
+    print(json.dumps({"answered_at": answered, "modules": modules}))
 
 
 def _percentile(seconds: Sequence[float], percent: float) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from qa import bench, cli, indexing, rendering, store
 from qa.bench import ModeLatency, Report, ScalePoint
+from tests.fakes import FakeEmbedder
 
 REQUIRED = {
     "build_passages_per_s",
@@ -23,6 +25,8 @@ REQUIRED = {
     "status_s",
     "peak_rss_mb",
     "scale",
+    "app_first_answer_s",
+    "runtime",
 }
 SCALE_KEYS = {"passages", "build_s", "query_p50_ms", "recall_at_10", "index_mb", "rss_mb"}
 
@@ -108,6 +112,8 @@ def report(scale: tuple[ScalePoint, ...] = ()) -> Report:
         peak_rss_mb=900.0,
         peak_children_rss_mb=800.0,
         scale=scale,
+        app_first_answer_s=1.25,
+        runtime="onnxruntime fp32",
     )
 
 
@@ -125,6 +131,22 @@ def test_table_shows_every_mode_and_the_scale_rows() -> None:
     table = rendering.render_bench(report((point,)))
     assert all(f"warm ask {mode} p50/p95" in table for mode in ("hybrid", "dense", "lexical"))
     assert "10,000" in table and "0.970" in table and "nprobe=64" in table
+    assert "qa on onnxruntime fp32, bare on sentence-transformers" in table
+    assert any(line.startswith("app launch to first answer, s") and "1.25" in line for line in table.splitlines())
+
+
+def test_an_app_that_never_answered_shows_none() -> None:
+    table = rendering.render_bench(dataclasses.replace(report(), app_first_answer_s=None))
+    assert any(line.startswith("app launch to first answer") and " none " in line for line in table.splitlines())
+
+
+def test_the_runtime_names_what_served_the_model() -> None:
+    class Served:
+        runtime = "onnxruntime"
+        variant = "int8"
+
+    assert bench.describe_runtime(Served()) == "onnxruntime int8"  # type: ignore[arg-type]
+    assert bench.describe_runtime(FakeEmbedder()) == "sentence-transformers"
 
 
 def test_sizes_without_scale_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import embedding
+from qa import embedding, runtime
 from qa.embedding import (
     BUNDLED_SHA256,
     DEFAULT_MODEL,
     WEIGHTS_FILE,
+    OnnxEmbedder,
     SentenceTransformerEmbedder,
     embed_with_sentences,
     model_identity,
@@ -65,6 +66,14 @@ def test_altered_weights_fail_the_build(altered_model: Path, essay_paths: object
     with pytest.raises(ModelError, match="sha256"):
         build(essay_paths, SentenceTransformerEmbedder(), SilentReporter())
     assert not (essay_paths.index / "manifest.json").exists()
+
+
+def test_altered_weights_fail_the_onnx_embedder_before_any_export(altered_model: Path) -> None:
+    embedder = OnnxEmbedder(warn=pytest.fail)
+    with pytest.raises(ModelError, match="sha256") as raised:
+        embedder.embed(["Which company leads global chip foundries?"])
+    assert str(altered_model) in str(raised.value) and "\n" not in str(raised.value)
+    assert not (runtime.cache_dir() / "onnx").exists(), "nothing was exported from the altered weights"
 
 
 def test_missing_bundled_package_is_a_model_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,10 +5,20 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
+
+from qa import bench
+from qa.paths import Paths
 from tests.conftest import REPO
+from tests.exported import onnx_cache
+
+__all__ = ["onnx_cache"]
 
 HEAVY = ("torch", "sentence_transformers", "transformers", "textual")
+TORCH = {"torch", "sentence_transformers", "transformers"}
+QUESTION = "Which company leads global chip foundries?"
 LIGHT = ("qa.documents", "qa.chunking", "qa.store", "qa.indexing", "qa.retrieval", "qa.cli")
 
 
@@ -36,3 +46,25 @@ def test_cli_help_does_not_load_heavy_libraries() -> None:
 def test_the_probe_does_see_heavy_imports() -> None:
     # Guards the two tests above against a probe that could never fail.
     assert "textual" in loaded_after("import textual.app")
+
+
+@pytest.mark.model
+def test_index_ask_and_the_app_import_neither_torch_nor_sentence_transformers_once_exported(
+    onnx_cache: Path, essay_paths: Paths
+) -> None:
+    location = ["--corpus", str(essay_paths.corpus), "--index", str(essay_paths.index)]
+    for command in (["index", *location], ["ask", "--json", *location, QUESTION]):
+        loaded = loaded_after(f"from qa.cli import run\nassert run({command!r}) == 0")
+        assert "onnxruntime" in loaded, "the probe did embed"
+        assert not loaded & TORCH, command[0]
+    done = subprocess.run(
+        [sys.executable, "-c", bench._APP_PROBE, str(essay_paths.corpus), str(essay_paths.index), "", QUESTION],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        check=True,
+    )
+    found = json.loads(done.stdout.splitlines()[-1])
+    assert found["answered_at"] is not None, "the app answered"
+    assert "onnxruntime" in found["modules"] and not set(found["modules"]) & TORCH
