@@ -29,7 +29,7 @@ DEFAULT_BATCH = 32
 
 EmbedderFactory = Callable[[str | None], Embedder]
 VerifierFactory = Callable[[], "Verifier | None"]
-VERIFIER_ENV = "QA_VERIFIER"  # "off" serves without the answer verifier (similarity confidence, as before it)
+VERIFIER_ENV = "QA_VERIFIER"  # "on" serves with the answer verifier (see README: it is opt-in until it measures better)
 
 
 @runtime_checkable
