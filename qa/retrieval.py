@@ -49,6 +49,7 @@ CONFIDENCE_DEPTH = 3
 OVERLAP_WEIGHT = 0.3
 MIN_HIGHLIGHT_WORDS = 4  # shorter "sentences" are headings or scraps ("Paul Triolo ("): highlight them last
 FRAGMENT_PENALTY = 1.0
+MAX_REFILLS = 3  # times more passages are drawn when gathered list items leave fewer than k results
 CARD_WEIGHT = 0.5  # a document's card answers questions about the document (routed to it), rarely about facts
 VERIFY_PASSAGES = 3  # the verifier reads the best sentences of this many top passages...
 VERIFY_SENTENCES = 3  # ...this many per passage, in one batch
@@ -73,7 +74,7 @@ class Searcher:
             about = answer_about(self.store, question, asked, ranking.rows, settings, began)
             if about is not None:
                 return about
-        chosen = _distinct(self.store, ranking.rows, settings.k)
+        chosen = self._choose(ranking.rows, settings.k, _exhaustive(asked))
         scores = {row: ranking.fused[row] * (1.0 if passage.kind == "text" else CARD_WEIGHT) for row, passage in chosen}
         chosen.sort(key=lambda pair: -scores[pair[0]])
         scored = [self._sentence_scores(row, passage, ranking.query_vector, ranking.terms) for row, passage in chosen]
@@ -98,7 +99,7 @@ class Searcher:
             )
             for rank, ((row, passage), (span, _)) in enumerate(zip(chosen, highlights, strict=True), start=1)
         )
-        hits = self._gather(hits, [row for row, _ in chosen], asked)
+        hits = self._gather(hits, [row for row, _ in chosen], asked)[: settings.k]
         unknown = tuple(self.store.unknown_names(question))
         confidence = similarity if verified is None else verified
         threshold = settings.lexical_threshold if ranking.query_vector is None else settings.threshold
@@ -146,12 +147,24 @@ class Searcher:
         ordered = sorted(fused, key=lambda row: (-fused[row], row))
         return Ranking(ordered, fused, dense, lexical, query_vector, set(terms))
 
+    def _choose(self, ordered: list[int], k: int, exhaustive: bool) -> list[tuple[int, Passage]]:
+        """The first distinct passages, as many as make k results once list items are gathered into one."""
+        chosen = _distinct(self.store, ordered, k)
+        for _ in range(MAX_REFILLS):
+            results = len(gather(self.store, [Entry(row, passage, None, 0.0) for row, passage in chosen], exhaustive))
+            if results >= k:
+                break
+            more = _distinct(self.store, ordered, len(chosen) + k - results)
+            if len(more) == len(chosen):
+                break
+            chosen = more
+        return chosen
+
     def _gather(self, hits: tuple[Hit, ...], rows: list[int], asked: DocumentQuestion | None) -> tuple[Hit, ...]:
         """The hits with consecutive items of one list merged into one (every item, when the question asks for
         all of them or for a document's recommendations)."""
-        exhaustive = asked is not None and (asked.exhaustive or asked.aspect == "recommendations")
         entries = [Entry(row, hit.passage, hit.highlight, hit.score) for row, hit in zip(rows, hits, strict=True)]
-        gathered = gather(self.store, entries, exhaustive)
+        gathered = gather(self.store, entries, _exhaustive(asked))
         return tuple(
             replace(
                 hits[found.members[0]],
@@ -291,6 +304,11 @@ def _overlap(text: str, terms: set[str]) -> float:
     if not terms:
         return 0.0
     return len(terms & set(tokenize([text])[0])) / len(terms)
+
+
+def _exhaustive(asked: DocumentQuestion | None) -> bool:
+    """Whether the question asks for a whole list: all of something, or a document's recommendations."""
+    return asked is not None and (asked.exhaustive or asked.aspect == "recommendations")
 
 
 def _distinct(store: PassageStore, ordered: list[int], k: int) -> list[tuple[int, Passage]]:

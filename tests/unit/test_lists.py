@@ -8,6 +8,7 @@ from qa.indexing import build
 from qa.lists import Entry, gather, is_item, is_recommendation_list
 from qa.paths import Paths
 from qa.progress import SilentReporter
+from qa.retrieval import Searcher, Settings
 from qa.store import Store
 from tests.corpora import topic_paragraph
 from tests.fakes import FakeEmbedder
@@ -87,3 +88,12 @@ def test_a_gathered_list_that_recommends_is_a_recommendation_list(listing: Store
     assert is_recommendation_list(merged.passage)
     assert not is_recommendation_list(listing.passages([items[0]])[0]), "one item is no list"
     assert not is_recommendation_list(listing.passages([0])[0])
+
+
+def test_gathered_items_leave_room_for_k_results(listing: Store) -> None:
+    searcher = Searcher(listing, FakeEmbedder())
+    answer = searcher.ask("What are all the recommendations on policy?", Settings(k=3))
+    assert len(answer.hits) == min(3, len({passage.id for passage in listing.passages(range(listing.size))}))
+    gathered = [hit for hit in answer.hits if hit.passage.paragraphs[1] > hit.passage.paragraphs[0]]
+    assert gathered, "the list came back as one result"
+    assert [hit.rank for hit in answer.hits] == [1, 2, 3]
