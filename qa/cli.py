@@ -14,9 +14,12 @@ import click
 
 from qa import paths as qa_paths
 from qa import rendering
+from qa.cli_options import location_options
 from qa.commands.serving import mcp_command
 from qa.console import ClickReporter
 from qa.errors import QAError
+from qa.filters import make_filter
+from qa.milvus_status import describe as describe_store
 from qa.settings import DEFAULT_MODE, MODES, Mode, Settings
 from qa.wording import plural
 
@@ -27,32 +30,6 @@ if TYPE_CHECKING:
 EXIT_USAGE = 2
 _MARKERS = re.compile("([\x01\x02])")
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def location_options(function: F) -> F:
-    """The --corpus, --index and --model options every command shares."""
-    function = click.option(
-        "--model",
-        metavar="PATH_OR_NAME",
-        default=None,
-        help="sentence-transformers model folder or name (default: bundled all-MiniLM-L6-v2).",
-    )(function)
-    function = click.option(
-        "--index",
-        "index_dir",
-        metavar="DIR",
-        envvar=qa_paths.INDEX_ENV,
-        default=None,
-        help="Index folder [env QA_INDEX; ./index].",
-    )(function)
-    function = click.option(
-        "--corpus",
-        metavar="DIR",
-        envvar=qa_paths.CORPUS_ENV,
-        default=None,
-        help="Corpus folder [env QA_CORPUS; ./corpus].",
-    )(function)
-    return function
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -147,8 +124,28 @@ def _engine(paths: qa_paths.Paths, model: str | None) -> Engine:
     return Engine(paths, model, factory)
 
 
+def filter_options(function: F) -> F:
+    """The --in and --where options that restrict a search to some documents."""
+    function = click.option(
+        "--where",
+        "where",
+        metavar="FIELD OP VALUE",
+        multiple=True,
+        help="Only documents whose front-matter FIELD passes: = != >= <= (dates, numbers) or ~ (contains); repeatable.",
+    )(function)
+    function = click.option(
+        "--in",
+        "within",
+        metavar="GLOB",
+        multiple=True,
+        help="Only documents whose path in the corpus matches GLOB (a folder name takes all below it); repeatable.",
+    )(function)
+    return function
+
+
 @main.command()
 @location_options
+@filter_options
 @click.argument("question", required=False)
 @click.option("-k", "k", type=int, default=5, show_default=True, help="How many passages to return.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per question.")
@@ -167,11 +164,14 @@ def ask(
     mode: str,
     doc: str | None,
     threshold: float | None,
+    within: tuple[str, ...],
+    where: tuple[str, ...],
 ) -> None:
     """Answer QUESTION with cited passages; with no QUESTION, answer each line of stdin."""
     from qa.settings import clean_question
 
-    settings = Settings(mode=mode, k=k, doc=doc).with_threshold(threshold)  # type: ignore[arg-type]
+    found = make_filter(within, where)
+    settings = Settings(mode=mode, k=k, doc=doc, filter=found or None).with_threshold(threshold)  # type: ignore[arg-type]
     if question is not None:
         clean_question(question)
     searcher = _searcher(qa_paths.resolve(corpus, index_dir), model)
@@ -239,6 +239,8 @@ def status(corpus: str | None, index_dir: str | None, model: str | None, as_json
         f"model      {report['model']} ({report['dimension']} dimensions, {report['vector_index']} search)\n"
         f"built      {report['built_at']} in {report['build_seconds']:.1f} s"
     )
+    if "store" in report:
+        click.echo(f"store      {describe_store(report['store'])}")
     for label in ("added", "changed", "removed"):
         for doc_id in report[label]:
             click.echo(f"  {label:8} {doc_id}")
@@ -246,6 +248,7 @@ def status(corpus: str | None, index_dir: str | None, model: str | None, as_json
 
 @main.command("eval")
 @location_options
+@filter_options
 @click.option("--gold", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Gold set (JSON Lines).")
 @click.option("-k", "k", type=int, default=5, show_default=True, help="A question passes when answered in the top k.")
 @click.option(
@@ -290,12 +293,15 @@ def eval_command(
     squad: Path | None,
     holdout: tuple[str, ...],
     threshold: float | None,
+    within: tuple[str, ...],
+    where: tuple[str, ...],
 ) -> None:
     """Measure answer quality on a gold set (default: the corpus's gold/essay.jsonl), a BEIR benchmark or a SQuAD
     file."""
-    from qa import evaluation
+    from qa import evaluation, reports, runs
 
-    settings = Settings(k=k).with_threshold(threshold)
+    found = make_filter(within, where)
+    settings = Settings(k=k, filter=found or None).with_threshold(threshold)
     paths = qa_paths.resolve(corpus, index_dir)
     if report is not None and not report.parent.is_dir():
         raise QAError(f"cannot write the report: folder {report.parent} does not exist")
@@ -309,15 +315,15 @@ def eval_command(
     else:
         data, key = _eval_gold(paths, model, gold or paths.default_gold, settings, modes)
     comparison = None
-    previous = evaluation.previous_run(paths.runs, key)
+    previous = runs.previous_run(paths.runs, key)
     if compare:
         if previous is None:
             click.echo("qa: no earlier run on this gold set to compare with", err=True)
         else:
-            comparison = evaluation.compare_runs(previous, data)
-    evaluation.save_run(paths.runs, key, data)
+            comparison = runs.compare_runs(previous, data)
+    runs.save_run(paths.runs, key, data)
     if report is not None:
-        report.write_text(evaluation.markdown_report(data, comparison), encoding="utf-8")
+        report.write_text(reports.markdown_report(data, comparison), encoding="utf-8")
     if as_json:
         if comparison is not None:
             data = data | {"comparison": asdict(comparison)}
@@ -392,6 +398,7 @@ def bench(
         (sizes or qa_bench.SCALE_SIZES) if scale else (),
         note=lambda message: click.echo(f"qa: bench: {message}", err=True),
         work=Path(index_dir) if index_dir else None,
+        store=qa_paths.resolve(corpus, None).store,
     )
     click.echo(json.dumps(report.as_json(), ensure_ascii=False) if as_json else rendering.render_bench(report))
 

@@ -14,25 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import InputError
-from qa.manifest import write_atomic
 from qa.retrieval import MODES, Answer, Mode, Searcher, Settings
 
 HIT_KS = (1, 3, 5)
-METRIC_HEADER = (
-    "mode",
-    "Hit@1",
-    "Hit@3",
-    "Hit@5",
-    "MRR@10",
-    "sentAcc",
-    "abstainP",
-    "abstainR",
-    "falseAbst",
-    "AUROC",
-    "ECE",
-    "p50 ms",
-    "p95 ms",
-)
 CALIBRATION_BINS = 10
 MRR_DEPTH = 10
 _SPACE = re.compile(r"\s+")
@@ -314,30 +298,6 @@ def percentile(values: Sequence[float], pct: float) -> float:
 # Saved runs and comparisons
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """What changed between the previous saved run on a gold set and this one, per mode."""
-
-    previous_at: str
-    metrics: dict[str, dict[str, tuple[float | None, float | None]]]
-    newly_passing: dict[str, list[str]]
-    newly_failing: dict[str, list[str]]
-
-    def outline(self) -> list[tuple[int, str]]:
-        """The comparison as (depth, line) pairs: each mode's metrics before → after, then its changed questions."""
-        lines: list[tuple[int, str]] = []
-        for mode, metrics in self.metrics.items():
-            changes = ", ".join(f"{name} {format_metric(a)} → {format_metric(b)}" for name, (a, b) in metrics.items())
-            lines.append((0, f"{mode}: {changes}"))
-            for label, ids in (
-                ("newly passing", self.newly_passing[mode]),
-                ("newly failing", self.newly_failing[mode]),
-            ):
-                if ids:
-                    lines.append((1, f"{label}: {', '.join(ids)}"))
-        return lines
-
-
 def gold_key(path: Path) -> str:
     """Runs on the same gold file share this key."""
     resolved = str(path.resolve())
@@ -381,142 +341,6 @@ def _passed(result: QuestionResult, k: int) -> bool:
     if result.answerable:
         return result.rank is not None and result.rank <= k and result.answered
     return not result.answered
-
-
-def save_run(runs: Path, key: str, data: dict[str, Any]) -> Path:
-    """Store an evaluation under the index's runs folder."""
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    path = runs / f"{key}-{stamp}.json"
-    write_atomic(path, json.dumps(data, indent=2))
-    return path
-
-
-def previous_run(runs: Path, key: str) -> dict[str, Any] | None:
-    """The latest saved run for the key, or None."""
-    if not runs.is_dir():
-        return None
-    for path in sorted(runs.glob(f"{key}-*.json"), reverse=True):
-        try:
-            loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        return loaded
-    return None
-
-
-COMPARED_METRICS = (
-    "hit@1",
-    "hit@3",
-    "hit@5",
-    "mrr_at_10",
-    "answer_sentence_accuracy",
-    "abstention_recall",
-    "false_abstention_rate",
-    "auroc",
-    "ece",
-    "ndcg@10",
-)
-
-
-def compare_runs(before: dict[str, Any], after: dict[str, Any]) -> Comparison:
-    """Metrics before and after, and questions that newly pass or fail, for modes in both runs."""
-    metrics: dict[str, dict[str, tuple[float | None, float | None]]] = {}
-    passing: dict[str, list[str]] = {}
-    failing: dict[str, list[str]] = {}
-    for mode, now in after["modes"].items():
-        then = before["modes"].get(mode)
-        if then is None:
-            continue
-        flat_then, flat_now = _flat_metrics(then), _flat_metrics(now)
-        metrics[mode] = {
-            name: (flat_then.get(name), flat_now.get(name)) for name in COMPARED_METRICS if name in flat_now
-        }
-        passing[mode] = sorted(set(now.get("passed", [])) - set(then.get("passed", [])))
-        failing[mode] = sorted(set(now.get("failed", [])) - set(then.get("failed", [])))
-    return Comparison(before.get("at", "?"), metrics, passing, failing)
-
-
-def _flat_metrics(mode: dict[str, Any]) -> dict[str, float | None]:
-    flat: dict[str, float | None] = dict(mode.get("hit_at", {}))
-    for name, value in mode.items():
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            flat[name] = float(value)
-    return flat
-
-
-def markdown_report(data: dict[str, Any], comparison: Comparison | None = None) -> str:
-    """A Markdown report of an evaluation (a gold set or a BEIR benchmark)."""
-    if "beir" in data:
-        lines = [f"# qa eval: BEIR {data['beir']} ({data['split']})", "", f"Run at {data['at']}.", ""]
-        return "\n".join(lines + _markdown_table(beir_table(data))) + "\n"
-    lines = [f"# qa eval: {data['gold']}", "", f"Run at {data['at']}, k = {data['k']}.", ""]
-    lines += _markdown_table(metric_table(data))
-    if types := type_table(data):
-        lines += ["", "## By question type", "", *_markdown_table(types)]
-    for mode, values in data["modes"].items():
-        if values["failures"]:
-            lines += ["", f"## Failures ({mode})", ""]
-            for failure in values["failures"]:
-                lines.append(
-                    f"- **{failure['question']}** expected {' / '.join(failure['expected'])}; "
-                    f"first: {failure['top_citation']}"
-                )
-    if comparison is not None:
-        lines += ["", f"## Compared with the run of {comparison.previous_at}", ""]
-        lines += [f"{'  ' * depth}- {text}" for depth, text in comparison.outline()]
-    return "\n".join(lines) + "\n"
-
-
-def type_table(data: dict[str, Any]) -> list[list[str]]:
-    """Hit@k and false abstentions by question type, one row per mode and type; empty without types."""
-    rows = [
-        [
-            mode,
-            kind,
-            str(values["questions"]),
-            *(format_metric(values[f"hit@{k}"]) for k in HIT_KS),
-            format_metric(values["false_abstentions"]),
-        ]
-        for mode, report in data["modes"].items()
-        for kind, values in report.get("by_type", {}).items()
-    ]
-    return [["mode", "type", "questions", *(f"Hit@{k}" for k in HIT_KS), "falseAbst"], *rows] if rows else []
-
-
-def metric_table(data: dict[str, Any]) -> list[list[str]]:
-    """The metrics of a gold-set evaluation as a header row and one row of formatted cells per mode."""
-    table = [list(METRIC_HEADER)]
-    for mode, values in data["modes"].items():
-        hit = values["hit_at"]
-        table.append(
-            [
-                mode,
-                *(f"{hit[f'hit@{k}']:.3f}" for k in HIT_KS),
-                f"{values['mrr_at_10']:.3f}",
-                format_metric(values.get("answer_sentence_accuracy")),
-                format_metric(values["abstention_precision"]),
-                format_metric(values["abstention_recall"]),
-                f"{values['false_abstention_rate']:.3f}",
-                format_metric(values.get("auroc")),
-                format_metric(values.get("ece")),
-                f"{values['latency_p50_ms']:.1f}",
-                f"{values['latency_p95_ms']:.1f}",
-            ]
-        )
-    return table
-
-
-def beir_table(data: dict[str, Any]) -> list[list[str]]:
-    """The metrics of a BEIR evaluation as a header row and one row per mode."""
-    names = ("ndcg@10", "recall@100", "mrr@10")
-    rows = [[mode, *(f"{values[name]:.4f}" for name in names)] for mode, values in data["modes"].items()]
-    return [["mode", "nDCG@10", "Recall@100", "MRR@10"], *rows]
-
-
-def _markdown_table(table: list[list[str]]) -> list[str]:
-    """The lines of a Markdown table whose first row is the header."""
-    header, *rows = ["| " + " | ".join(row) + " |" for row in table]
-    return [header, "|" + "---|" * len(table[0]), *rows]
 
 
 def format_metric(value: float | None) -> str:

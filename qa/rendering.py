@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from qa import evaluation
+from qa import reports
 from qa.wording import plural
 
 if TYPE_CHECKING:
     from qa.answer import Answer, Hit
     from qa.bench import Report
-    from qa.evaluation import Comparison
     from qa.indexing import BuildResult
+    from qa.runs import Comparison
 
 _MARKERS = re.compile("([\x01\x02])")
 
@@ -85,14 +85,14 @@ def render_eval(data: dict[str, Any]) -> str:
     """A `qa eval` run (gold set or BEIR) as plain text."""
     if "beir" in data:
         lines = [f"BEIR {data['beir']} ({data['split']}: {data['queries']} queries, {data['documents']} documents)"]
-        lines += [f"{row[0]:8} " + " ".join(f"{cell:>10}" for cell in row[1:]) for row in evaluation.beir_table(data)]
+        lines += [f"{row[0]:8} " + " ".join(f"{cell:>10}" for cell in row[1:]) for row in reports.beir_table(data)]
         return "\n".join(lines)
     first = next(iter(data["modes"].values()))
     lines = [
         f"gold {data['gold']}: {first['answerable']} answerable, {first['unanswerable']} unanswerable; k = {data['k']}"
     ]
-    lines += [f"{row[0]:8} " + " ".join(f"{cell:>9}" for cell in row[1:]) for row in evaluation.metric_table(data)]
-    if types := evaluation.type_table(data):
+    lines += [f"{row[0]:8} " + " ".join(f"{cell:>9}" for cell in row[1:]) for row in reports.metric_table(data)]
+    if types := reports.type_table(data):
         lines += ["", "by question type:"]
         lines += [f"{row[0]:8} {row[1]:15}" + " ".join(f"{cell:>9}" for cell in row[2:]) for row in types]
     for mode, values in data["modes"].items():

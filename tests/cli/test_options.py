@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from qa import evaluation
+from qa import evaluation, reports
 from qa.errors import InputError
 from qa.paths import Paths
 from tests.cli.conftest import Result, where
@@ -67,7 +67,7 @@ def test_beir_markdown_report() -> None:
         "at": "now",
         "modes": {"lexical": {"ndcg@10": 0.5, "recall@100": 1.0, "mrr@10": 0.25}},
     }
-    report = evaluation.markdown_report(data)
+    report = reports.markdown_report(data)
     assert "| mode | nDCG@10 | Recall@100 | MRR@10 |" in report
     assert "| lexical | 0.5000 | 1.0000 | 0.2500 |" in report
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qa import evaluation
+from qa import evaluation, reports, runs
 from qa.errors import InputError
 from qa.evaluation import GoldQuestion, QuestionResult
 
@@ -103,15 +103,15 @@ def test_missing_gold_file_is_an_input_error(tmp_path: Path) -> None:
 def test_runs_are_saved_and_compared(tmp_path: Path) -> None:
     before = evaluation.report_json([evaluation.summarise("hybrid", [result(1, id="a"), result(None, id="b")])], 5, "g")
     after = evaluation.report_json([evaluation.summarise("hybrid", [result(9, id="a"), result(2, id="b")])], 5, "g")
-    runs = tmp_path / "runs"
-    evaluation.save_run(runs, "g-1", before)
-    assert evaluation.previous_run(runs, "g-1") == json.loads(json.dumps(before))
-    assert evaluation.previous_run(runs, "other") is None
-    comparison = evaluation.compare_runs(before, after)
+    folder = tmp_path / "runs"
+    runs.save_run(folder, "g-1", before)
+    assert runs.previous_run(folder, "g-1") == json.loads(json.dumps(before))
+    assert runs.previous_run(folder, "other") is None
+    comparison = runs.compare_runs(before, after)
     assert comparison.newly_passing == {"hybrid": ["b"]}
     assert comparison.newly_failing == {"hybrid": ["a"]}
     assert comparison.metrics["hybrid"]["hit@1"] == (0.5, 0.0)
-    markdown = evaluation.markdown_report(after, comparison)
+    markdown = reports.markdown_report(after, comparison)
     assert "| hybrid |" in markdown
     assert "newly failing: a" in markdown
 
