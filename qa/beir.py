@@ -19,7 +19,7 @@ from qa.errors import InputError, QAError
 from qa.manifest import DocumentEntry
 from qa.progress import Reporter
 from qa.retrieval import Mode, Searcher, Settings
-from qa.store import Store
+from qa.store import PassageStore, Store
 
 if TYPE_CHECKING:
     import numpy as np
@@ -87,12 +87,26 @@ def keyed_folder(parent: Path, name: str, source: Path, embedder: Embedder) -> P
     return parent / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
-def open_index(index_root: Path, benchmark: Benchmark, embedder: Embedder, reporter: Reporter) -> Store:
-    """The benchmark's index, built on first use: title + text as one passage per document, no chunking."""
+def open_index(
+    index_root: Path,
+    benchmark: Benchmark,
+    embedder: Embedder,
+    reporter: Reporter,
+    store: str | None = None,
+    root: Path | None = None,
+) -> PassageStore:
+    """The benchmark's index, built on first use: title + text as one passage per document, no chunking; kept in
+    `store` ("milvus:URI") when given, reusing the vectors of the default store's copy under `root`."""
     folder = cache_folder(index_root, benchmark, embedder)
-    return cached_index(
-        folder, embedder, reporter, benchmark.folder / CORPUS, len(benchmark.corpus), lambda: _documents(benchmark)
-    )
+    source, count = benchmark.folder / CORPUS, len(benchmark.corpus)
+    if store is not None:
+        from qa.milvus_writer import cached_index as milvus_index
+
+        seed = cache_folder(root, benchmark, embedder) if root is not None else None
+        return milvus_index(
+            folder, embedder, reporter, source, count, lambda: _documents(benchmark), store, seed, CHUNKING
+        )
+    return cached_index(folder, embedder, reporter, source, count, lambda: _documents(benchmark))
 
 
 def cached_index(
@@ -186,7 +200,8 @@ def evaluate(
 ) -> tuple[dict[str, Any], str]:
     """The `qa eval --beir` report: each mode's measures on the benchmark, and the key its runs are saved under."""
     benchmark = load(folder, split)
-    searcher = engine.searcher(open_index(engine.paths.index, benchmark, engine.embedder, reporter))
+    opened = open_index(engine.paths.index, benchmark, engine.embedder, reporter, engine.paths.store, engine.paths.root)
+    searcher = engine.searcher(opened)
     vectors = embed_queries(searcher, benchmark) if any(mode != "lexical" for mode in modes) else None
     results = {
         mode: measure(benchmark.qrels, run(searcher, benchmark, replace(settings, mode=mode), reporter, vectors))

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from qa import indexing
+from qa import indexing, milvus_bench
 from qa.embedding import Embedder, SentenceTransformerEmbedder, split_variant
 from qa.errors import CorpusError
 from qa.evaluation import load_gold, percentile
@@ -96,6 +96,7 @@ class Report:
     app_first_answer_s: float | None = None  # launch to first answer in the app, the question typed at once
     runtime: str = ""  # what served the model on the qa side: onnxruntime (fp32 or int8) or sentence-transformers
     verifier_p50_ms: float | None = None  # the answer verifier's share of a warm hybrid ask (None: no verifier)
+    store: str = "default"  # where the benchmark index was kept: the default files, or milvus:URI
 
     def as_json(self) -> dict[str, Any]:
         """The flat JSON object of `qa bench --json`; query figures at the top level are the hybrid mode's."""
@@ -111,8 +112,10 @@ def run(
     sizes: Sequence[int] = (),
     note: Note = lambda _: None,
     work: Path | None = None,
+    store: str | None = None,
 ) -> Report:
-    """Benchmark building, querying and starting up on `corpus` in a temporary index under `work`, then `sizes`.
+    """Benchmark building, querying and starting up on `corpus` in a temporary index under `work` (kept in `store`,
+    "milvus:URI", when given: see `qa.milvus_bench`), then `sizes`.
 
     The qa side runs the embedder `qa` itself uses (ONNX Runtime, exported first if need be); the bare baselines
     run sentence-transformers on the same model."""
@@ -123,18 +126,21 @@ def run(
     if work is not None:
         work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="qa-bench-", dir=work) as folder:
-        paths = Paths(corpus=corpus, index=Path(folder) / "index")
+        paths = milvus_bench.bench_paths(corpus, Path(folder) / "index", store)
         note("loading the models and building a first index (warm-up)")
         indexing.build(paths, embedder, SilentReporter(), full=True)
         bare.load()
-        store = Store.open(paths.index)
-        texts = [passage.text for passage in store.passages(range(store.size))]
-        store.close()
+        opened = indexing.open_store(paths.index)
+        texts = [passage.text for passage in opened.passages(range(opened.size))]
+        opened.close()
         note(f"build against bare encode, {len(texts)} passages, {ROUNDS} rounds")
         build_s, bare_s = _build_rounds(paths, embedder, bare, texts)
         note("no-op qa index, qa status")
         command = [sys.executable, "-m", "qa"]
-        location = ["--corpus", str(corpus), "--index", str(paths.index)] + (["--model", model] if model else [])
+        location = ["--corpus", str(corpus), "--index", str(paths.root or paths.index)] + (
+            ["--model", model] if model else []
+        )
+        location += ["--store", paths.store] if paths.store else []
         noop_s = _median_wall([[*command, "index", *location]], COLD_ROUNDS)[0]
         status_s = _median_wall([[*command, "status", *location]], COLD_ROUNDS)[0]
         questions = _questions(paths, texts)
@@ -153,8 +159,15 @@ def run(
         peak, children = _peak_rss_mb()
         points: tuple[ScalePoint, ...] = ()
         if sizes:
-            real, sentences = _real_samples(paths)
-            points = tuple(scale(real, sentences, questions, sizes, folder=Path(folder), note=note))
+            real, sentences = _real_samples(paths) if paths.store is None else milvus_bench.real_samples(paths)
+            if paths.store is None:
+                points = tuple(scale(real, sentences, questions, sizes, folder=Path(folder), note=note))
+            else:
+                points = tuple(
+                    milvus_bench.scale(
+                        real, sentences, questions, sizes, folder=Path(folder), store=paths.store, note=note
+                    )
+                )
     return Report(
         machine=machine(),
         passages=len(texts),
@@ -172,6 +185,7 @@ def run(
         peak_children_rss_mb=children,
         scale=points,
         verifier_p50_ms=verifier_ms,
+        store=paths.store or "default",
         app_first_answer_s=None if app_s is None else round(app_s, 3),
         runtime=describe_runtime(embedder),
     )
@@ -258,7 +272,7 @@ def _query_latency(
 
     inner = default_verifier()
     timed = _TimedVerifier(inner) if inner is not None else None
-    searcher = Searcher(Store.open(paths.index), embedder, timed)
+    searcher = Searcher(indexing.open_store(paths.index), embedder, timed)
     for question in questions[:3]:
         for mode in MODES:
             searcher.ask(question, Settings(mode=mode))

@@ -16,13 +16,12 @@ from qa import indexing
 from qa.embedding import Embedder, Progress, Span, SpanEmbedder
 from qa.retrieval import Answer, Searcher, Settings
 from qa.status import IndexStatus, index_status
-from qa.store import Store
 
 if TYPE_CHECKING:
     from qa.indexing import BuildResult
     from qa.paths import Paths
     from qa.progress import Reporter
-    from qa.store import Store
+    from qa.store import PassageStore
     from qa.verifier import Verifier
 
 DEFAULT_BATCH = 32
@@ -166,7 +165,7 @@ class Engine:
         """The index status, as `qa status` reports it."""
         return index_status(self.paths, reporter.warn)
 
-    def open(self, reporter: Reporter, status: IndexStatus | None = None) -> tuple[Store, BuildResult | None]:
+    def open(self, reporter: Reporter, status: IndexStatus | None = None) -> tuple[PassageStore, BuildResult | None]:
         """Open the index, building it first when it is missing or stale; `status`, when the caller has just read
         it, saves reading it again."""
         if status is not None and status.stale:
@@ -179,11 +178,11 @@ class Engine:
         """Bring the index up to date with the corpus (from scratch with `full`); the model loads only if needed."""
         return indexing.build(self.paths, self.embedder, reporter, full=full)
 
-    def rebuild(self, reporter: Reporter, full: bool = False) -> tuple[Store, BuildResult]:
+    def rebuild(self, reporter: Reporter, full: bool = False) -> tuple[PassageStore, BuildResult]:
         """Bring the index up to date with the corpus (from scratch with `full`) and open it."""
         self.load_model()
         result = self.build(reporter, full)
-        store = Store.open(self.paths.index)
+        store = indexing.open_store(self.paths.index)
         store.load()
         return store, result
 
@@ -196,11 +195,11 @@ class Engine:
                 self._verifier_made = True
             return self._verifier
 
-    def searcher(self, store: Store) -> Searcher:
+    def searcher(self, store: PassageStore) -> Searcher:
         """A searcher of `store` that shares this engine's embedder and verifier."""
         return Searcher(store, self.embedder, self.verifier)
 
-    def ask(self, store: Store, question: str, settings: Settings | None = None) -> Answer:
+    def ask(self, store: PassageStore, question: str, settings: Settings | None = None) -> Answer:
         """The cited passages for the question."""
         settings = settings or Settings()
         if settings.mode != "lexical":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -90,12 +90,16 @@ class LexicalIndex:
 
     def unknown_names(self, question: str) -> list[str]:
         """Names in the question (runs of capitalised words) of which no word occurs in any indexed passage."""
-        vocabulary = self.retriever.vocab_dict
-        words = question.split(maxsplit=1)
-        after_first_word = len(question) - len(words[1]) if len(words) == 2 else 0  # its capital says nothing
-        names = [match.group() for match in _NAME.finditer(question, after_first_word)]
-        return [
-            name
-            for name, stems in zip(names, tokenize(names), strict=True)
-            if stems and not any(stem in vocabulary for stem in stems)
-        ]
+        return unknown_names(question, self.retriever.vocab_dict)
+
+
+def unknown_names(question: str, vocabulary: Container[str]) -> list[str]:
+    """Names in the question (runs of capitalised words) none of whose stemmed words is in the vocabulary."""
+    words = question.split(maxsplit=1)
+    after_first_word = len(question) - len(words[1]) if len(words) == 2 else 0  # its capital says nothing
+    names = [match.group() for match in _NAME.finditer(question, after_first_word)]
+    return [
+        name
+        for name, stems in zip(names, tokenize(names), strict=True)
+        if stems and not any(stem in vocabulary for stem in stems)
+    ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from qa import manifest
@@ -18,6 +18,7 @@ class IndexStatus:
     paths: Paths
     manifest: Manifest | None
     changes: Changes | None
+    store: dict[str, Any] = field(default_factory=dict)  # for an index kept in Milvus: its collection and rows
 
     @property
     def built(self) -> bool:
@@ -54,21 +55,30 @@ class IndexStatus:
         found, changes = self.manifest, self.changes
         if found is None:
             return report
-        return report | {
-            "model": found.model,
-            "dimension": found.dimension,
-            "vector_index": found.vector_index.get("kind"),
-            "built_at": found.built_at,
-            "build_seconds": found.build_seconds,
-            "added": changes.added if changes else [],
-            "changed": changes.changed if changes else [],
-            "removed": changes.removed if changes else [],
-            "document_ids": found.indexed_ids,
-        }
+        return (
+            report
+            | {
+                "model": found.model,
+                "dimension": found.dimension,
+                "vector_index": found.vector_index.get("kind"),
+                "built_at": found.built_at,
+                "build_seconds": found.build_seconds,
+                "added": changes.added if changes else [],
+                "changed": changes.changed if changes else [],
+                "removed": changes.removed if changes else [],
+                "document_ids": found.indexed_ids,
+            }
+            | ({"store": self.store} if self.store else {})
+        )
 
 
 def index_status(paths: Paths, warn: Callable[[str], None]) -> IndexStatus:
     """Read the manifest and compare it with the corpus; raises IndexCorruptError for a broken manifest."""
     found = read_manifest(paths.index)
     changes = manifest.compare(paths.corpus, found, warn) if found is not None and paths.corpus.is_dir() else None
-    return IndexStatus(paths, found, changes)
+    store: dict[str, Any] = {}
+    if found is not None and found.vector_index.get("kind") == "milvus":
+        from qa.milvus_status import milvus_status
+
+        store = milvus_status(paths.index, found)
+    return IndexStatus(paths, found, changes, store)

@@ -93,6 +93,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Tests never read the user's QA_CORPUS/QA_INDEX or write outside tmp_path."""
     monkeypatch.delenv("QA_CORPUS", raising=False)
     monkeypatch.delenv("QA_INDEX", raising=False)
+    monkeypatch.delenv("QA_STORE", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("QA_CACHE", str(tmp_path / "qa-cache"))  # exported ONNX graphs
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

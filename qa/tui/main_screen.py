@@ -61,7 +61,7 @@ if TYPE_CHECKING:
     from qa.paths import Paths
     from qa.retrieval import Answer, Hit
     from qa.status import IndexStatus
-    from qa.store import Store
+    from qa.store import PassageStore
     from qa.watcher import Update
 
 Report = TypeVar("Report", bound=Message)
@@ -97,7 +97,7 @@ class MainScreen(Screen[None]):
         self.engine = engine
         self.follow_corpus = watch
         self.watching: threading.Event | None = None  # set to stop the corpus watcher
-        self.store: Store | None = None
+        self.store: PassageStore | None = None
         self.answer: Answer | None = None
         self.queue = AskQueue()
         self._history_warned = False
@@ -201,7 +201,7 @@ class MainScreen(Screen[None]):
             self.watching.set()
 
     @work(thread=True, exclusive=True, group="ask", exit_on_error=False, name="ask")
-    def run_question(self, ticket: Ticket, store: Store, mode: Mode) -> None:
+    def run_question(self, ticket: Ticket, store: PassageStore, mode: Mode) -> None:
         """Answer one question."""
         try:
             answer = self.engine.ask(store, ticket.question, Settings(mode=mode))

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from qa.indexing import BuildResult
     from qa.retrieval import Answer
     from qa.status import IndexStatus
-    from qa.store import Store
+    from qa.store import PassageStore
     from qa.watcher import Update
 
 
@@ -42,7 +42,7 @@ class StatusRead(Message, bubble=False):
 class IndexOpened(Message, bubble=False):
     """An index is open for searching: at startup, or after a rebuild (`rebuilt`); `result` when a build ran."""
 
-    store: Store
+    store: PassageStore
     status: IndexStatus
     result: BuildResult | None
     rebuilt: bool = False

@@ -7,7 +7,7 @@ import pkgutil
 import qa
 from tests.unit.test_imports import loaded_after
 
-INTERFACES = {"qa.cli", "qa.console", "qa.rendering", "qa.__main__"}
+INTERFACES = {"qa.cli", "qa.cli_options", "qa.console", "qa.rendering", "qa.__main__"}
 INTERFACE_LIBRARIES = {"textual", "click", "rich"}
 
 
