@@ -8,13 +8,10 @@ only run on the event loop and never block.
 from __future__ import annotations
 
 import contextlib
-import functools
-import threading
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.containers import Horizontal
-from textual.message import Message
 from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Input, ListView
@@ -28,6 +25,8 @@ from qa.tui.banner import Banner
 from qa.tui.buildbar import BuildBar
 from qa.tui.error import ErrorScreen
 from qa.tui.explain import Fix, Task, explain_error
+from qa.tui.following import CorpusFollower
+from qa.tui.guards import while_running
 from qa.tui.history import HistoryScreen
 from qa.tui.keybar import KeyBar
 from qa.tui.messages import (
@@ -51,32 +50,15 @@ from qa.tui.status import StatusLine
 from qa.wording import plural
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from textual.app import ComposeResult
 
+    from qa.answer import Answer, Hit
     from qa.documents import Document
     from qa.engine import Engine
     from qa.indexing import BuildResult
     from qa.paths import Paths
-    from qa.retrieval import Answer, Hit
     from qa.status import IndexStatus
     from qa.store import PassageStore
-    from qa.watcher import Update
-
-Report = TypeVar("Report", bound=Message)
-Handled = TypeVar("Handled")
-
-
-def while_running(handler: Callable[[MainScreen, Report], Handled]) -> Callable[[MainScreen, Report], Handled | None]:
-    """Drop a worker's report that arrives once the app has begun to close: a closing app shows nothing new (no
-    modal, notification or redraw while its screens are being taken down)."""
-
-    @functools.wraps(handler)
-    def handle(screen: MainScreen, report: Report) -> Handled | None:
-        return handler(screen, report) if screen.app.is_running else None
-
-    return handle
 
 
 class MainScreen(Screen[None]):
@@ -96,7 +78,12 @@ class MainScreen(Screen[None]):
         self.paths = paths
         self.engine = engine
         self.follow_corpus = watch
-        self.watching: threading.Event | None = None  # set to stop the corpus watcher
+        self.follower = CorpusFollower(
+            engine,
+            MessageReporter(self),
+            lambda store, status, result: self.post_message(IndexOpened(store, status, result)),
+            lambda update, changed, error: self.post_message(CorpusWatched(update, changed, error=error)),
+        )
         self.store: PassageStore | None = None
         self.answer: Answer | None = None
         self.queue = AskQueue()
@@ -172,33 +159,13 @@ class MainScreen(Screen[None]):
     def start_watching(self) -> None:
         """With `follow_corpus`, keep the index current from now on: a change shows in the status line, the update
         runs in a thread of its own while answers still come from the open generation, which is swapped for the new
-        one when the update is done. (Not a Textual worker: it runs until the screen goes.)"""
-        if not self.follow_corpus or self.watching is not None:
-            return
-        from qa.watcher import Watcher
-
-        self.watching = threading.Event()
-        watcher = Watcher(self.engine, MessageReporter(self), self._watched)
-        threading.Thread(target=watcher.run, args=(self.watching,), name="qa-watcher", daemon=True).start()
-
-    def _watched(self, update: Update) -> None:
-        """Runs in the watcher's thread: open the generation an update built, or pass the update on."""
-        try:
-            if update.kind == "built" and update.result is not None and not update.result.noop:
-                status = self.engine.status(SilentReporter())
-                store, _ = self.engine.open(SilentReporter(), status)
-                self.post_message(IndexOpened(store, status, update.result))
-                return
-            changed = self.engine.status(SilentReporter()) if update.kind == "updating" else None
-        except Exception as error:
-            self.post_message(CorpusWatched(update, error=error))
-            return
-        self.post_message(CorpusWatched(update, changed))
+        one when the update is done."""
+        if self.follow_corpus:
+            self.follower.start()
 
     def on_unmount(self) -> None:
         """Stop the corpus watcher."""
-        if self.watching is not None:
-            self.watching.set()
+        self.follower.stop()
 
     @work(thread=True, exclusive=True, group="ask", exit_on_error=False, name="ask")
     def run_question(self, ticket: Ticket, store: PassageStore, mode: Mode) -> None:

@@ -42,7 +42,7 @@ async def test_a_change_shows_and_answers_come_from_the_open_index_until_the_upd
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
         main = app.main
-        assert main.watching is not None, "the watcher started once the index was open"
+        assert main.follower.started, "the watcher started once the index was open"
         opened = main.store
         main.mode = "lexical"  # questions need no model while the update holds it
         embedder.gate.clear()
@@ -64,7 +64,7 @@ async def test_a_change_shows_and_answers_come_from_the_open_index_until_the_upd
         assert any("Indexed 2 documents" in toast for toast in await toasts(pilot))
         await ask(pilot, QUESTION)
         assert "orchard.md" in {hit.passage.doc_id for hit in main.answer.hits}
-    assert main.watching.is_set(), "the watcher stops with the app"
+    assert main.follower.stopped, "the watcher stops with the app"
 
 
 async def test_a_vanished_corpus_is_said_and_the_open_index_goes_on_answering(built_paths: Paths) -> None:
@@ -97,4 +97,4 @@ async def test_the_app_does_not_watch_unless_asked(built_paths: Paths) -> None:
     app = create_app(built_paths, make_embedder=given(embedder))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.main.watching is None
+        assert not app.main.follower.started
