@@ -406,11 +406,13 @@ def normalize(vectors: np.ndarray) -> np.ndarray:
 class OnnxModel:
     """An exported transformer on ONNX Runtime, with its folder's tokenizer and pooling: texts in, vectors out.
 
-    The session runs on one thread. Many texts are sorted by length and run a few at a time (`batch_size`), on
-    `workers` threads at once: measured on this 2-core machine, one-thread forward passes of 2-4 texts cost 13-14 ms
-    of CPU per passage against 18 ms for batches of 32 sorted by length, and 33 ms for the unsorted batches of 32
-    the engine hands over; two such threads beat one session on two threads. A lone question needs no more.
-    Not thread-safe: the engine lets one thread at a time use the model.
+    A lone text (a question) runs on `session`, whose threads share the forward pass. Many texts are sorted by
+    length and run a few at a time (`batch_size`), `workers` forward passes at once, on the one-thread session
+    `open_batch_session` opens on first need (`session` when not given). Measured on this 2-core machine: one-thread
+    forward passes of 2-4 texts cost 13-14 ms of CPU per passage, against 18 ms for batches of 32 sorted by length,
+    33 ms for the unsorted batches of 32 the engine hands over, and 25 ms for batches of 4 on a two-thread session;
+    a question takes 2.8 ms on two threads against 4.5 ms on one. Not thread-safe: the engine lets one thread at a
+    time use the model.
     """
 
     def __init__(
@@ -420,11 +422,14 @@ class OnnxModel:
         layout: ModelLayout,
         batch_size: int = FORWARD_BATCH,
         workers: int = FORWARD_WORKERS,
+        open_batch_session: Callable[[], onnxruntime.InferenceSession] | None = None,
     ) -> None:
         self.session = session
         self.layout = layout
         self.batch_size = batch_size
         self.workers = workers
+        self._open_batch_session = open_batch_session
+        self._batch_session: onnxruntime.InferenceSession | None = None if open_batch_session else session
         padding = tokenizer.padding
         self._pad_id = int(padding["pad_id"]) if padding else 0
         tokenizer.no_padding()  # batches are padded here, after sorting by length
@@ -440,13 +445,24 @@ class OnnxModel:
         """Length of each vector."""
         return self.layout.output_dimension
 
+    @property
+    def batch_session(self) -> onnxruntime.InferenceSession:
+        """The session for batches, opened on first need (a process that only answers questions never opens it)."""
+        if self._batch_session is None:
+            assert self._open_batch_session is not None
+            self._batch_session = self._open_batch_session()
+        return self._batch_session
+
     def _encode(self, texts: Sequence[str]) -> list[Encoding]:
         if len(texts) == 1:
             return [self.tokenizer.encode(texts[0])]
         return list(self.tokenizer.encode_batch(list(texts)))
 
-    def token_vectors(self, encodings: Sequence[Encoding]) -> tuple[np.ndarray, np.ndarray]:
-        """Token vectors (texts, tokens, width) of right-padded encodings, and their attention mask."""
+    def token_vectors(
+        self, encodings: Sequence[Encoding], session: onnxruntime.InferenceSession | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Token vectors (texts, tokens, width) of right-padded encodings, and their attention mask (computed by
+        `session`, else the lone-text one)."""
         width = max(len(encoding.ids) for encoding in encodings)
         arrays = {
             "input_ids": np.full((len(encodings), width), self._pad_id, dtype=np.int64),
@@ -458,7 +474,8 @@ class OnnxModel:
             arrays["input_ids"][row, :size] = encoding.ids
             arrays["attention_mask"][row, :size] = encoding.attention_mask
             arrays["token_type_ids"][row, :size] = encoding.type_ids
-        (tokens,) = self.session.run([self._output], {name: arrays[name] for name in self._inputs})
+        found = session or self.session
+        (tokens,) = found.run([self._output], {name: arrays[name] for name in self._inputs})
         return np.asarray(tokens, dtype=np.float32), arrays["attention_mask"]
 
     def text_vectors(self, tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -471,15 +488,19 @@ class OnnxModel:
         (the session releases the GIL), a bounded window ahead of the caller."""
         order = sorted(range(len(encodings)), key=lambda row: -len(encodings[row].ids))
         batches = [order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)]
+        if len(encodings) == 1:
+            yield (order, *self.token_vectors(encodings))
+            return
+        session = self.batch_session
         if self.workers <= 1 or len(batches) <= 1:
             for batch in batches:
-                yield (batch, *self.token_vectors([encodings[row] for row in batch]))
+                yield (batch, *self.token_vectors([encodings[row] for row in batch], session))
             return
         window = self.workers * _WINDOW
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="qa-onnx") as pool:
             for start in range(0, len(batches), window):
                 part = batches[start : start + window]
-                found = pool.map(lambda batch: self.token_vectors([encodings[row] for row in batch]), part)
+                found = pool.map(lambda batch: self.token_vectors([encodings[row] for row in batch], session), part)
                 for batch, (tokens, mask) in zip(part, found, strict=True):
                     yield batch, tokens, mask
 

@@ -34,7 +34,7 @@ from qa.embedding import (
     read_layout,
 )
 from qa.errors import ModelError
-from qa.runtime import cache_dir, file_sha256, load_tokenizer, open_session, read_json
+from qa.runtime import THREADS, cache_dir, file_sha256, load_tokenizer, open_session, read_json
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -121,10 +121,11 @@ def open_cached(place: Path, variant: str, layout: ModelLayout, digest: str) -> 
 
 
 def load(path: Path, sha256: str | None, layout: ModelLayout) -> OnnxModel:
-    """An OnnxModel for a graph file, checked against its sha256 (None: not checked) and the model's layout; its
-    session runs on one thread (a lone question is as fast so; batches run on several threads, one session each)."""
-    session = open_session(path, sha256, threads=1)
-    model = OnnxModel(session, load_tokenizer(layout.tokenizer, layout.max_seq_length), layout)
+    """An OnnxModel for a graph file, checked against its sha256 (None: not checked) and the model's layout: a
+    session on every core for lone questions, and for batches a one-thread session opened on first need."""
+    session = open_session(path, sha256, threads=THREADS)
+    tokenizer = load_tokenizer(layout.tokenizer, layout.max_seq_length)
+    model = OnnxModel(session, tokenizer, layout, open_batch_session=lambda: open_session(path, sha256, threads=1))
     (width,) = model.token_vectors([model.tokenizer.encode("probe")])[0].shape[2:]
     if width != layout.dimension:
         raise ModelError(f"model file {path} gives vectors of {width} dimensions, not {layout.dimension}")

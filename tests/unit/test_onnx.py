@@ -235,9 +235,9 @@ def test_batches_run_on_several_threads_with_the_same_vectors(
     threads: set[str] = set()
     run = model.token_vectors
 
-    def noting(encodings: Any) -> tuple[np.ndarray, np.ndarray]:
+    def noting(encodings: Any, session: Any = None) -> tuple[np.ndarray, np.ndarray]:
         threads.add(threading.current_thread().name)
-        return run(encodings)
+        return run(encodings, session)
 
     monkeypatch.setattr(model, "token_vectors", noting)
     vectors, sentences = model.embed_spans(texts, spans)
@@ -249,6 +249,29 @@ def test_batches_run_on_several_threads_with_the_same_vectors(
     np.testing.assert_allclose(vectors, alone, atol=1e-6)
     np.testing.assert_allclose(np.concatenate(sentences), np.concatenate(alone_sentences), atol=1e-6)
     np.testing.assert_allclose(vectors, np.concatenate([model.embed([text]) for text in texts]), atol=1e-6)
+
+
+def test_a_lone_text_runs_on_the_main_session_and_batches_on_their_own(folder: Path, tmp_path: Path) -> None:
+    graph = tiny_graph(tmp_path / "tiny.onnx")
+    opened: list[Any] = []
+
+    def open_batch() -> Any:
+        opened.append(runtime.open_session(graph, None, threads=1))
+        return opened[-1]
+
+    layout = read_layout(folder)
+    model = OnnxModel(
+        runtime.open_session(graph, None, threads=2),
+        runtime.load_tokenizer(layout.tokenizer, 256),
+        layout,
+        open_batch_session=open_batch,
+    )
+    lone = model.embed(["one question"])
+    assert opened == []
+    both = model.embed(["two", "one question"])
+    model.embed_spans(["and", "more", "texts"], [[(0, 3)], [], []])
+    assert len(opened) == 1 and model.batch_session is opened[0]
+    np.testing.assert_allclose(both[1], lone[0], atol=1e-6)
 
 
 def test_a_graph_with_other_inputs_is_refused(folder: Path, tmp_path: Path) -> None:
