@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from qa.errors import InputError
+from qa.filters import Filter
 
 Mode = Literal["hybrid", "dense", "lexical"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "lexical")
@@ -35,6 +36,7 @@ class Settings:
     verifier_rerank: bool = VERIFIER_RERANK
     candidates: int = CANDIDATES
     doc: str | None = None
+    filter: Filter | None = None
 
     def __post_init__(self) -> None:
         if self.k < 1:

@@ -17,8 +17,8 @@ from qa.tui.results import answer_sentence
 if TYPE_CHECKING:
     from textual.screen import Screen
 
+    from qa.answer import Hit
     from qa.documents import Document
-    from qa.retrieval import Hit
 
 
 def passage_line(document: Document, hit: Hit) -> int:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
+    from qa.answer import Answer
     from qa.indexing import BuildResult
-    from qa.retrieval import Answer
     from qa.status import IndexStatus
     from qa.store import PassageStore
     from qa.watcher import Update

@@ -21,9 +21,9 @@ from qa.tui.results import COPY_HELP, EDIT_HELP, HIGHLIGHT_STYLE, MARK_HELP
 if TYPE_CHECKING:
     from textual.app import ComposeResult
 
+    from qa.answer import Answer, Hit
     from qa.documents import Document
     from qa.paths import Paths
-    from qa.retrieval import Answer, Hit
 
 CONTEXT_CHARS = 50_000
 CONTEXT_ABOVE = 2

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 from textual.pilot import Pilot
 
-from qa.retrieval import Hit
+from qa.answer import Hit
 from qa.tui.app import QAApp
 from qa.tui.main_screen import MainScreen
 from qa.tui.messages import Answered
