@@ -127,14 +127,22 @@ def run(
         work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="qa-bench-", dir=work) as folder:
         paths = milvus_bench.bench_paths(corpus, Path(folder) / "index", store)
-        note("loading the models and building a first index (warm-up)")
+        note("loading the model and building a first index (warm-up)")
         indexing.build(paths, embedder, SilentReporter(), full=True)
-        bare.load()
         opened = indexing.open_store(paths.index)
         texts = [passage.text for passage in opened.passages(range(opened.size))]
         opened.close()
-        note(f"build against bare encode, {len(texts)} passages, {ROUNDS} rounds")
-        build_s, bare_s = _build_rounds(paths, embedder, bare, texts)
+        questions = _questions(paths, texts)
+        # qa first, then the bare baselines: once torch is loaded, its threads slow ONNX Runtime's in the same
+        # process (measured here: a question took 2.3 ms before torch was imported, 3.7-4.3 ms after).
+        note(f"build, {len(texts)} passages, {ROUNDS} rounds; warm queries: {len(questions)} x {len(MODES)} modes")
+        build_s = min(indexing.build(paths, embedder, SilentReporter(), full=True).seconds for _ in range(ROUNDS))
+        asked, verifier_ms = _query_latency(paths, embedder, questions)
+        note("the bare baselines: loading sentence-transformers, encoding the passages and the questions")
+        bare.load()
+        bare_s = _bare_encode(bare, texts)
+        bare_query = _bare_query_p50(bare, questions)
+        modes = _mode_latencies(asked, bare_query)
         note("no-op qa index, qa status")
         command = [sys.executable, "-m", "qa"]
         location = ["--corpus", str(corpus), "--index", str(paths.root or paths.index)] + (
@@ -143,9 +151,6 @@ def run(
         location += ["--store", paths.store] if paths.store else []
         noop_s = _median_wall([[*command, "index", *location]], COLD_ROUNDS)[0]
         status_s = _median_wall([[*command, "status", *location]], COLD_ROUNDS)[0]
-        questions = _questions(paths, texts)
-        note(f"warm queries: {len(questions)} questions x {len(MODES)} modes against bare query embedding")
-        bare_query, modes, verifier_ms = _query_latency(paths, embedder, bare, questions)
         note(f"cold qa ask against bare model load, {COLD_ROUNDS} rounds each")
         cold_s, bare_cold_s = _median_wall(
             [
@@ -210,18 +215,26 @@ def describe_runtime(embedder: Embedder) -> str:
     return f"{runtime} {getattr(embedder, 'variant', '')}".strip() if runtime == "onnxruntime" else str(runtime)
 
 
-def _build_rounds(
-    paths: Paths, embedder: Embedder, bare: SentenceTransformerEmbedder, texts: list[str]
-) -> tuple[float, float]:
-    """Best-of seconds of a full `indexing.build` and of a bare `encode` of the same texts, alternated."""
-    builds: list[float] = []
-    bares: list[float] = []
+def _bare_encode(bare: SentenceTransformerEmbedder, texts: list[str]) -> float:
+    """Best-of seconds of a bare sentence-transformers `encode` of the texts."""
+    found: list[float] = []
     for _ in range(ROUNDS):
         began = time.perf_counter()
         bare.model.encode(texts, batch_size=bare.batch_size)
-        bares.append(time.perf_counter() - began)
-        builds.append(indexing.build(paths, embedder, SilentReporter(), full=True).seconds)
-    return min(builds), min(bares)
+        found.append(time.perf_counter() - began)
+    return min(found)
+
+
+def _bare_query_p50(bare: SentenceTransformerEmbedder, questions: list[str]) -> float:
+    """Median milliseconds of a bare sentence-transformers `encode` of one question."""
+    for question in questions[:3]:
+        bare.model.encode([question])
+    found: list[float] = []
+    for question in questions:
+        began = time.perf_counter()
+        bare.model.encode([question])
+        found.append(time.perf_counter() - began)
+    return statistics.median(found) * 1000
 
 
 def _median_wall(commands: list[list[str]], rounds: int) -> list[float]:
@@ -264,10 +277,10 @@ class _TimedVerifier:
 
 
 def _query_latency(
-    paths: Paths, embedder: Embedder, bare_embedder: SentenceTransformerEmbedder, questions: list[str]
-) -> tuple[float, tuple[ModeLatency, ...], float | None]:
-    """Bare query-embedding p50, per-mode ask latency, question by question in turn, and the verifier's p50 share
-    of hybrid asks (None without a verifier)."""
+    paths: Paths, embedder: Embedder, questions: list[str]
+) -> tuple[dict[str, list[float]], float | None]:
+    """Seconds of each warm ask per mode, question by question in turn, and the verifier's p50 share of hybrid asks
+    in milliseconds (None without a verifier)."""
     from qa.engine import default_verifier
 
     inner = default_verifier()
@@ -277,12 +290,8 @@ def _query_latency(
         for mode in MODES:
             searcher.ask(question, Settings(mode=mode))
     verifier_seconds: list[float] = []
-    bare: list[float] = []
     asked: dict[str, list[float]] = {mode: [] for mode in MODES}
     for question in questions:
-        began = time.perf_counter()
-        bare_embedder.model.encode([question])
-        bare.append(time.perf_counter() - began)
         for mode in MODES:
             if timed is not None:
                 timed.seconds.clear()
@@ -292,8 +301,13 @@ def _query_latency(
             if timed is not None and mode == "hybrid":
                 verifier_seconds.extend(timed.seconds)
     searcher.store.close()
-    bare_p50 = statistics.median(bare) * 1000
-    modes = tuple(
+    verifier_p50 = round(_percentile(verifier_seconds, 50), 2) if verifier_seconds else None
+    return asked, verifier_p50
+
+
+def _mode_latencies(asked: dict[str, list[float]], bare_p50: float) -> tuple[ModeLatency, ...]:
+    """Per-mode p50 and p95 in milliseconds, and the p50's ratio to the bare query embedding's."""
+    return tuple(
         ModeLatency(
             mode,
             round(_percentile(found, 50), 2),
@@ -302,8 +316,6 @@ def _query_latency(
         )
         for mode, found in asked.items()
     )
-    verifier_p50 = round(_percentile(verifier_seconds, 50), 2) if verifier_seconds else None
-    return bare_p50, modes, verifier_p50
 
 
 def app_first_answer(paths: Paths, model: str | None, question: str, rounds: int) -> float | None:
