@@ -120,10 +120,26 @@ def cached_index(
 ) -> Store:
     """The index in `folder` of the documents and passages `make` gives from the one file `source`, built on
     first use and reused while it holds `passages` passages made by the same model."""
+    return Store.open(folder, cached_manifest(folder, embedder, reporter, source, passages, make, chunking))
+
+
+def cached_manifest(
+    folder: Path,
+    embedder: Embedder,
+    reporter: Reporter,
+    source: Path,
+    passages: int,
+    make: Callable[[], tuple[list[documents.Document], list[Passage]]],
+    chunking: dict[str, int] = CHUNKING,
+    store: str | None = None,
+    cache: Callable[[], Store | None] = lambda: None,
+) -> manifest.Manifest:
+    """The manifest of `cached_index`'s index: read while it holds `passages` passages of this model, else built
+    under the index's lock (in `store`, "milvus:URI", when given) reusing the vectors `cache` opens."""
     try:
         found = manifest.read(folder)
         if found.model == embedder.name and found.passages == passages:
-            return Store.open(folder, found)
+            return found
     except QAError:
         pass
     with indexing.locked(folder, reporter):
@@ -131,8 +147,15 @@ def cached_index(
         docs, made = make()
         stat = source.stat()
         entry = DocumentEntry(documents.hash_bytes(source.read_bytes()), stat.st_size, stat.st_mtime_ns, "", len(made))
-        found, _ = indexing.commit(folder, embedder, reporter, docs, made, {source.name: entry}, chunking, None, began)
-    return Store.open(folder, found)
+        seed = cache()
+        try:
+            found, _ = indexing.commit(
+                folder, embedder, reporter, docs, made, {source.name: entry}, chunking, seed, began, store
+            )
+        finally:
+            if seed is not None:
+                seed.close()
+    return found
 
 
 def _documents(benchmark: Benchmark) -> tuple[list[documents.Document], list[Passage]]:

@@ -265,20 +265,17 @@ def commit(
         )
     else:
         files, vector_index = _write(index / generation, docs, passages, vectors, sentence_vectors, reporter)
-    found = Manifest(
-        model=embedder.name,
-        weights_sha256=getattr(embedder, "weights_sha256", None),
+    found = new_manifest(
+        embedder,
+        began,
         dimension=int(vectors.shape[1]),
         chunking=chunking_params,
         generation=generation,
-        built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        build_seconds=round(time.perf_counter() - began, 3),
         passages=len(passages),
         sentences=int(sentence_vectors.shape[0]),
         documents=entries,
         files=files,
         vector_index=vector_index,
-        lexical=LEXICAL_PARAMETERS,
     )
     replaced = _current_generation(index)
     manifest.write(index, found)
@@ -288,6 +285,37 @@ def commit(
         milvus_writer.publish(index, found)
     _collect_garbage(index, {generation, replaced})
     return found, embedded
+
+
+def new_manifest(
+    embedder: Embedder,
+    began: float,
+    *,
+    dimension: int,
+    chunking: dict[str, int],
+    generation: str,
+    passages: int,
+    sentences: int,
+    documents: dict[str, DocumentEntry],
+    files: dict[str, int],
+    vector_index: dict[str, Any],
+) -> Manifest:
+    """The manifest of a build that began at `began` (perf_counter) with this embedder, stamped now."""
+    return Manifest(
+        model=embedder.name,
+        weights_sha256=getattr(embedder, "weights_sha256", None),
+        dimension=dimension,
+        chunking=chunking,
+        generation=generation,
+        built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        build_seconds=round(time.perf_counter() - began, 3),
+        passages=passages,
+        sentences=sentences,
+        documents=documents,
+        files=files,
+        vector_index=vector_index,
+        lexical=LEXICAL_PARAMETERS,
+    )
 
 
 def _vectors(

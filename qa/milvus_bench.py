@@ -147,18 +147,13 @@ def _build_keywords(client: Any, texts: list[str]) -> tuple[float, dict[str, lis
     from pymilvus import DataType, MilvusClient
 
     from qa.lexical import tokenize
-    from qa.milvus_state import term_weights
+    from qa.milvus_state import count_terms, term_weights
 
     began = time.perf_counter()
     tokens = tokenize(texts)
     ids: dict[str, int] = {}
     frequencies: list[int] = []
-    for found in tokens:
-        for term in set(found):
-            number = ids.setdefault(term, len(ids))
-            if number == len(frequencies):
-                frequencies.append(0)
-            frequencies[number] += 1
+    count_terms(tokens, ids, frequencies)
     avgdl = sum(len(found) for found in tokens) / max(1, len(tokens))
     schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
     schema.add_field("row", DataType.INT64, is_primary=True)

@@ -8,7 +8,7 @@ import logging
 import math
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -198,6 +198,17 @@ def term_weights(tokens: Sequence[str], ids: dict[str, int], avgdl: float) -> di
         counts[ids[token]] = counts.get(ids[token], 0) + 1
     norm = K1 * (1 - B + B * len(tokens) / avgdl) if avgdl > 0 else K1
     return {number: count / (count + norm) for number, count in counts.items()}
+
+
+def count_terms(tokens: Iterable[Sequence[str]], ids: dict[str, int], frequencies: list[int]) -> None:
+    """Add passages' tokens to a vocabulary: a new term takes the next id, and each passage holding a term adds one
+    to its document frequency."""
+    for found in tokens:
+        for term in set(found):
+            number = ids.setdefault(term, len(ids))
+            if number == len(frequencies):
+                frequencies.append(0)
+            frequencies[number] += 1
 
 
 def connect(uri: str) -> MilvusClient:

@@ -18,7 +18,6 @@ import numpy as np
 from qa import chunking, documents, indexing, manifest
 from qa.chunking import ChunkingParams, Passage
 from qa.errors import CorpusError, IndexCorruptError, QAError
-from qa.lexical import PARAMETERS as LEXICAL_PARAMETERS
 from qa.lexical import tokenize
 from qa.manifest import Changes, DocumentEntry, Manifest
 from qa.milvus_collections import (
@@ -38,6 +37,7 @@ from qa.milvus_state import (
     MilvusState,
     Vocabulary,
     connect,
+    count_terms,
     described,
     load,
     query_all,
@@ -81,12 +81,7 @@ def write_generation(
     tokens = tokenize([indexing.lexical_text(passage) for passage in passages])
     terms: dict[str, int] = {}
     frequencies: list[int] = []
-    for found in tokens:
-        for term in set(found):
-            number = terms.setdefault(term, len(terms))
-            if number == len(frequencies):
-                frequencies.append(0)
-            frequencies[number] += 1
+    count_terms(tokens, terms, frequencies)
     total = sum(len(found) for found in tokens)
     avgdl = total / len(passages) if passages else 0.0
     retired: tuple[tuple[str, int], ...] = ()
@@ -135,25 +130,10 @@ def cached_index(
 ) -> MilvusStore:
     """`beir.cached_index` for an index kept in Milvus: built on first use from what `make` gives, reusing the
     vectors of the default store's copy in `seed`, and reused while it holds `passages` passages of this model."""
-    try:
-        found = manifest.read(folder)
-        if found.model == embedder.name and found.passages == passages:
-            return MilvusStore.open(folder, found)
-    except QAError:
-        pass
-    with indexing.locked(folder, reporter):
-        began = time.perf_counter()
-        docs, made = make()
-        stat = source.stat()
-        entry = DocumentEntry(documents.hash_bytes(source.read_bytes()), stat.st_size, stat.st_mtime_ns, "", len(made))
-        cache = _seed_from(seed, embedder) if seed is not None else None
-        try:
-            found, _ = indexing.commit(
-                folder, embedder, reporter, docs, made, {source.name: entry}, chunking, cache, began, store
-            )
-        finally:
-            if cache is not None:
-                cache.close()
+    from qa.beir import cached_manifest
+
+    opened = (lambda: _seed_from(seed, embedder)) if seed is not None else (lambda: None)
+    found = cached_manifest(folder, embedder, reporter, source, passages, make, chunking, store, opened)
     return MilvusStore.open(folder, found)
 
 
@@ -279,12 +259,7 @@ def _incremental(
                 sentence_count -= int(item["sentence_count"])
         docs, fresh, entries = _read_touched(paths, previous, changes, params, reporter)
         tokens = tokenize([indexing.lexical_text(passage) for passage in fresh])
-        for found in tokens:
-            for term in set(found):
-                number = terms.setdefault(term, len(terms))
-                if number == len(frequencies):
-                    frequencies.append(0)
-                frequencies[number] += 1
+        count_terms(tokens, terms, frequencies)
         passages_count += len(fresh)
         token_count += sum(len(found) for found in tokens)
         if not passages_count:
@@ -325,20 +300,17 @@ def _incremental(
     generation = f"{indexing.GENERATION_PREFIX}{time.time_ns():x}"
     frequency_array = np.asarray(frequencies, dtype=np.int64)
     files = write_folder(paths.index / generation, state, layout, list(terms), frequency_array)
-    written_manifest = Manifest(
-        model=embedder.name,
-        weights_sha256=getattr(embedder, "weights_sha256", None),
+    written_manifest = indexing.new_manifest(
+        embedder,
+        began,
         dimension=previous.dimension,
         chunking=params.as_dict(),
         generation=generation,
-        built_at=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
-        build_seconds=round(time.perf_counter() - began, 3),
         passages=passages_count,
         sentences=sentence_count,
         documents=entries,
         files=files,
         vector_index=described(state),
-        lexical=LEXICAL_PARAMETERS,
     )
     manifest.write(paths.index, written_manifest)
     indexing._collect_garbage(paths.index, {generation, previous.generation})

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 
 from qa.paths import Paths
-from tests.conftest import REPO
+from tests.probes import probe
 
 _PROBE = """
 import asyncio, json, sys, threading
@@ -44,14 +40,6 @@ asyncio.run(main())
 
 @pytest.mark.model
 def test_torch_loads_in_a_worker_thread_after_the_first_draw(essay_paths: Paths) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", _PROBE, str(essay_paths.corpus), str(essay_paths.index)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=300,
-        check=True,
-    )
-    found = json.loads(done.stdout.splitlines()[-1])
+    found = probe(_PROBE, str(essay_paths.corpus), str(essay_paths.index))
     assert found["ready"]
     assert found["first_import"]["torch"].startswith("qa-worker")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from textual.pilot import Pilot
 from textual.widgets import Static
@@ -33,14 +34,21 @@ async def until(pilot: Pilot[None], condition: Callable[[], bool], what: str) ->
         await pilot.pause(0.1)
 
 
+@asynccontextmanager
+async def running(paths: Paths, watch: bool = True) -> AsyncIterator[tuple[QAApp, GatedEmbedder, Pilot[None]]]:
+    """The app over `paths` (following its corpus when `watch`) with an open gate, settled after startup."""
+    embedder = GatedEmbedder()
+    embedder.gate.set()
+    app = create_app(paths, make_embedder=given(embedder), watch=watch)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        yield app, embedder, pilot
+
+
 async def test_a_change_shows_and_answers_come_from_the_open_index_until_the_update_is_done(
     built_paths: Paths,
 ) -> None:
-    embedder = GatedEmbedder()
-    embedder.gate.set()
-    app = create_app(built_paths, make_embedder=given(embedder), watch=True)
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await settle(pilot)
+    async with running(built_paths) as (app, embedder, pilot):
         main = app.main
         assert main.follower.started, "the watcher started once the index was open"
         opened = main.store
@@ -68,11 +76,7 @@ async def test_a_change_shows_and_answers_come_from_the_open_index_until_the_upd
 
 
 async def test_a_vanished_corpus_is_said_and_the_open_index_goes_on_answering(built_paths: Paths) -> None:
-    embedder = GatedEmbedder()
-    embedder.gate.set()
-    app = create_app(built_paths, make_embedder=given(embedder), watch=True)
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await settle(pilot)
+    async with running(built_paths) as (app, _, pilot):
         main = app.main
         main.mode = "lexical"
         await pilot.pause(1.5)  # the watcher has begun
@@ -92,9 +96,5 @@ async def test_a_vanished_corpus_is_said_and_the_open_index_goes_on_answering(bu
 
 
 async def test_the_app_does_not_watch_unless_asked(built_paths: Paths) -> None:
-    embedder = GatedEmbedder()
-    embedder.gate.set()
-    app = create_app(built_paths, make_embedder=given(embedder))
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running(built_paths, watch=False) as (app, _, _):
         assert not app.main.follower.started

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from qa import bench
 from qa.paths import Paths
-from tests.conftest import REPO
 from tests.exported import onnx_cache
+from tests.probes import probe
 
 __all__ = ["onnx_cache"]
 
@@ -25,10 +22,7 @@ LIGHT = ("qa.documents", "qa.chunking", "qa.store", "qa.indexing", "qa.retrieval
 def loaded_after(code: str) -> set[str]:
     """Top-level module names in sys.modules after running code in a fresh interpreter."""
     script = f"{code}\nimport json, sys\nprint(json.dumps(sorted({{name.split('.')[0] for name in sys.modules}})))"
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=120, check=True
-    )
-    return set(json.loads(done.stdout.splitlines()[-1]))
+    return set(probe(script, timeout=120))
 
 
 def test_core_and_cli_imports_do_not_load_heavy_libraries() -> None:
@@ -57,14 +51,6 @@ def test_index_ask_and_the_app_import_neither_torch_nor_sentence_transformers_on
         loaded = loaded_after(f"from qa.cli import run\nassert run({command!r}) == 0")
         assert "onnxruntime" in loaded, "the probe did embed"
         assert not loaded & TORCH, command[0]
-    done = subprocess.run(
-        [sys.executable, "-c", bench._APP_PROBE, str(essay_paths.corpus), str(essay_paths.index), "", QUESTION],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=300,
-        check=True,
-    )
-    found = json.loads(done.stdout.splitlines()[-1])
+    found = probe(bench._APP_PROBE, str(essay_paths.corpus), str(essay_paths.index), "", QUESTION)
     assert found["answered_at"] is not None, "the app answered"
     assert "onnxruntime" in found["modules"] and not set(found["modules"]) & TORCH

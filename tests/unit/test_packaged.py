@@ -3,8 +3,11 @@ and searching them next to the other formats."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from qa import indexing
 from qa.chunking import chunk
+from qa.documents import Document
 from qa.filters import make_filter
 from qa.paths import Paths
 from qa.progress import SilentReporter
@@ -13,6 +16,17 @@ from qa.store import Store
 from tests.corpora import load_file, make_docx, make_epub
 from tests.fakes import FakeEmbedder
 from tests.unit.test_formats import long_line
+
+
+def load_cleanly(path: Path, corpus: Path, *, title: str, author: str, date: str) -> Document:
+    """The document in `path`, read without warnings, after checking its title, author and date."""
+    document, warnings = load_file(path, corpus)
+    assert warnings == []
+    assert document is not None
+    assert document.title == title
+    assert document.metadata["author"] == author
+    assert document.metadata["date"] == date
+    return document
 
 
 def test_docx_paragraphs_are_numbered_and_headings_kept(paths: Paths) -> None:
@@ -24,12 +38,7 @@ def test_docx_paragraphs_are_numbered_and_headings_kept(paths: Paths) -> None:
         author="Ada Quay",
         created="2024-03-05T10:00:00",
     )
-    document, warnings = load_file(path, paths.corpus)
-    assert warnings == []
-    assert document is not None
-    assert document.title == "Harbour Notes"
-    assert document.metadata["author"] == "Ada Quay"
-    assert document.metadata["date"] == "2024-03-05"
+    document = load_cleanly(path, paths.corpus, title="Harbour Notes", author="Ada Quay", date="2024-03-05")
     assert document.metadata["created"].startswith("2024-03-05T10:00:00")
     assert document.page_starts == ()
     passages = [passage for passage in chunk(document) if passage.paragraphs[0]]  # not the metadata card
@@ -75,12 +84,7 @@ def test_epub_chapters_give_chapter_citations(paths: Paths) -> None:
         author="Bea Plum",
         date="2021-06-01",
     )
-    document, warnings = load_file(path, paths.corpus)
-    assert warnings == []
-    assert document is not None
-    assert document.title == "Orchard Year"
-    assert document.metadata["author"] == "Bea Plum"
-    assert document.metadata["date"] == "2021-06-01"
+    document = load_cleanly(path, paths.corpus, title="Orchard Year", author="Bea Plum", date="2021-06-01")
     assert len(document.page_starts) == 3, "the navigation document is not a chapter"
     passages = {passage.citation: passage for passage in chunk(document) if passage.paragraphs[0]}
     wasps = passages["Orchard Year, ch. 2 ¶2"]
