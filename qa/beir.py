@@ -13,13 +13,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qa import documents, indexing, manifest
+from qa.build_lock import locked
 from qa.chunking import Passage, split_sentences
 from qa.embedding import Embedder
 from qa.errors import InputError, QAError
 from qa.manifest import DocumentEntry
 from qa.progress import Reporter
 from qa.retrieval import Mode, Searcher, Settings
-from qa.store import PassageStore, Store
+from qa.storage import PassageStore
+from qa.store import Store
 
 if TYPE_CHECKING:
     import numpy as np
@@ -142,7 +144,7 @@ def cached_manifest(
             return found
     except QAError:
         pass
-    with indexing.locked(folder, reporter):
+    with locked(folder, reporter):
         began = time.perf_counter()
         docs, made = make()
         stat = source.stat()

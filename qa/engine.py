@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from qa.indexing import BuildResult
     from qa.paths import Paths
     from qa.progress import Reporter
-    from qa.store import PassageStore
+    from qa.storage import PassageStore
     from qa.verifier import Verifier
 
 DEFAULT_BATCH = 32

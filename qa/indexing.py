@@ -3,14 +3,11 @@ manifest to it atomically; open the current index, building it first when needed
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import datetime as dt
 import os
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -18,11 +15,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from qa import chunking, documents, manifest
+from qa.build_lock import locked
 from qa.centrality import score_passages
 from qa.chunking import ChunkingParams, Passage
 from qa.embedding import Embedder, embed_with_sentences
-from qa.errors import CorpusError, IndexCorruptError, QAError
-from qa.lexical import PARAMETERS as LEXICAL_PARAMETERS
+from qa.errors import CorpusError, IndexCorruptError
 from qa.lexical import LexicalIndex
 from qa.manifest import FULL_REBUILD, Changes, DocumentEntry, Manifest, read_manifest
 from qa.paths import Paths
@@ -48,9 +45,7 @@ if TYPE_CHECKING:
     from qa.milvus_store import MilvusStore
     from qa.status import IndexStatus
 
-LOCK = ".lock"
 GENERATION_PREFIX = "g-"
-LOCK_WAIT_SECONDS = 600.0
 APPROXIMATE_THRESHOLD = 200_000  # below: exact search; above: IVF over 8-bit codes (chosen by `qa bench --scale`)
 IVF_TRAIN_PER_LIST = 40
 IVF_TRAIN_ITERATIONS = 10
@@ -96,29 +91,6 @@ def open_store(index: Path, found: Manifest | None = None) -> Store | MilvusStor
 
         return MilvusStore.open(index, found)
     return Store.open(index, found)
-
-
-@contextlib.contextmanager
-def locked(index: Path, reporter: Reporter) -> Iterator[None]:
-    """Hold the index's build lock; a second builder waits, saying so, then fails clearly."""
-    import filelock
-
-    index.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(str(index / LOCK))
-    try:
-        lock.acquire(timeout=0)
-    except filelock.Timeout:
-        reporter.warn(f"another qa index is building {index}; waiting for it to finish")
-        try:
-            lock.acquire(timeout=LOCK_WAIT_SECONDS)
-        except filelock.Timeout as error:
-            raise QAError(
-                f"{index} stayed locked for {LOCK_WAIT_SECONDS:.0f} s by another qa index; try again"
-            ) from error
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 def check_model(found: Manifest, embedder: Embedder, weights: bool = True) -> None:
@@ -265,7 +237,7 @@ def commit(
         )
     else:
         files, vector_index = _write(index / generation, docs, passages, vectors, sentence_vectors, reporter)
-    found = new_manifest(
+    found = manifest.built(
         embedder,
         began,
         dimension=int(vectors.shape[1]),
@@ -285,37 +257,6 @@ def commit(
         milvus_writer.publish(index, found)
     _collect_garbage(index, {generation, replaced})
     return found, embedded
-
-
-def new_manifest(
-    embedder: Embedder,
-    began: float,
-    *,
-    dimension: int,
-    chunking: dict[str, int],
-    generation: str,
-    passages: int,
-    sentences: int,
-    documents: dict[str, DocumentEntry],
-    files: dict[str, int],
-    vector_index: dict[str, Any],
-) -> Manifest:
-    """The manifest of a build that began at `began` (perf_counter) with this embedder, stamped now."""
-    return Manifest(
-        model=embedder.name,
-        weights_sha256=getattr(embedder, "weights_sha256", None),
-        dimension=dimension,
-        chunking=chunking,
-        generation=generation,
-        built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        build_seconds=round(time.perf_counter() - began, 3),
-        passages=passages,
-        sentences=sentences,
-        documents=documents,
-        files=files,
-        vector_index=vector_index,
-        lexical=LEXICAL_PARAMETERS,
-    )
 
 
 def _vectors(

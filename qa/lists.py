@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 
 from qa.chunking import Passage, Span, citation, passage_id
 from qa.documents import part_label
-from qa.store import PassageStore
+from qa.storage import PassageStore
 
 MAX_ITEMS = 12  # a run of list passages is followed at most this far either way
 _ITEM = re.compile(r"(?m)^[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]*\S")

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa import documents
 from qa.errors import IndexCorruptError, IndexMissingError
+from qa.lexical import PARAMETERS as LEXICAL_PARAMETERS
+
+if TYPE_CHECKING:
+    from qa.embedding import Embedder
 
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
@@ -56,6 +62,37 @@ class Manifest:
     def to_json(self) -> str:
         """The manifest as indented JSON."""
         return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+
+def built(
+    embedder: Embedder,
+    began: float,
+    *,
+    dimension: int,
+    chunking: dict[str, int],
+    generation: str,
+    passages: int,
+    sentences: int,
+    documents: dict[str, DocumentEntry],
+    files: dict[str, int],
+    vector_index: dict[str, Any],
+) -> Manifest:
+    """The manifest of a build that began at `began` (perf_counter) with this embedder, stamped now."""
+    return Manifest(
+        model=embedder.name,
+        weights_sha256=getattr(embedder, "weights_sha256", None),
+        dimension=dimension,
+        chunking=chunking,
+        generation=generation,
+        built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        build_seconds=round(time.perf_counter() - began, 3),
+        passages=passages,
+        sentences=sentences,
+        documents=documents,
+        files=files,
+        vector_index=vector_index,
+        lexical=LEXICAL_PARAMETERS,
+    )
 
 
 def read(index: Path) -> Manifest:

@@ -14,7 +14,6 @@ always reflect the files as they are; a build by another process is picked up to
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 import threading
@@ -24,8 +23,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
+from qa import tool_arguments
 from qa.errors import InputError, QAError
-from qa.filters import Filter, make_filter
 from qa.progress import once
 from qa.settings import DEFAULT_MODE, MODES, Settings, clean_question
 
@@ -36,7 +35,7 @@ if TYPE_CHECKING:
     from qa.engine import Engine
     from qa.manifest import DocumentEntry
     from qa.status import IndexStatus
-    from qa.store import PassageStore
+    from qa.storage import PassageStore
 
 SERVER_NAME = "qa"
 URI_PREFIX = "qa://documents/"
@@ -161,10 +160,10 @@ class Library:
 
     def ask(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
         """The `ask` tool: the answer as `qa ask --json` gives it, each passage with its resource URI."""
-        _check_names(arguments, ASK_SCHEMA, "ask")
-        question = clean_question(_text(arguments, "question", required=True) or "")
-        k = _integer(arguments, "k", 5, 1, MAX_K)
-        mode = _text(arguments, "mode") or DEFAULT_MODE
+        tool_arguments.check_names(arguments, ASK_SCHEMA, "ask")
+        question = clean_question(tool_arguments.text(arguments, "question", required=True) or "")
+        k = tool_arguments.integer(arguments, "k", 5, 1, MAX_K)
+        mode = tool_arguments.text(arguments, "mode") or DEFAULT_MODE
         if mode not in MODES:
             raise InputError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         threshold = arguments.get("threshold")
@@ -172,8 +171,8 @@ class Library:
             isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 <= threshold <= 1
         ):
             raise InputError(f"threshold must be a number from 0 to 1, not {threshold!r}")
-        found = _filter(arguments)
-        settings = Settings(mode=mode, k=k, doc=_text(arguments, "doc"), filter=found or None)
+        found = tool_arguments.search_filter(arguments)
+        settings = Settings(mode=mode, k=k, doc=tool_arguments.text(arguments, "doc"), filter=found or None)
         store, _ = self.current()
         answer = self.engine.ask(store, question, settings.with_threshold(threshold))
         result = answer.as_json()
@@ -184,15 +183,15 @@ class Library:
 
     def status(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
         """The `status` tool: `qa status --json`, after any update."""
-        _check_names(arguments, STATUS_SCHEMA, "status")
+        tool_arguments.check_names(arguments, STATUS_SCHEMA, "status")
         _, status = self.current()
         return status.as_json()
 
     def documents(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
         """The `list_documents` tool: each indexed document (passing the filter) with its title, passage count,
         resource URI and metadata."""
-        _check_names(arguments, LIST_SCHEMA, "list_documents")
-        found = _filter(arguments)
+        tool_arguments.check_names(arguments, LIST_SCHEMA, "list_documents")
+        found = tool_arguments.search_filter(arguments)
         store, status = self.current()
         entries = _entries(status)
         listed = []
@@ -251,56 +250,6 @@ class _WarningReporter:
 
     def advance(self, steps: int = 1) -> None:
         """Ignore progress."""
-
-
-def _check_names(arguments: Mapping[str, Any], schema: Mapping[str, Any], tool: str) -> None:
-    known = schema["properties"]
-    unknown = sorted(set(arguments) - set(known))
-    if unknown:
-        takes = ", ".join(known) or "no arguments"
-        raise InputError(f"{tool} got unknown argument(s) {', '.join(unknown)}: it takes {takes}")
-
-
-def _text(arguments: Mapping[str, Any], name: str, required: bool = False) -> str | None:
-    value = arguments.get(name)
-    if value is None:
-        if required:
-            raise InputError(f"{name} is required: pass it as a string")
-        return None
-    if not isinstance(value, str):
-        raise InputError(f"{name} must be a string, not {json.dumps(value)}")
-    return value
-
-
-def _integer(arguments: Mapping[str, Any], name: str, default: int, low: int, high: int) -> int:
-    value = arguments.get(name, default)
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InputError(f"{name} must be a whole number from {low} to {high}, not {json.dumps(value)}")
-    return value
-
-
-def _strings(arguments: Mapping[str, Any], name: str) -> list[str]:
-    """A list of strings; a lone string counts as a list of one, a JSON-encoded list as that list."""
-    value = arguments.get(name)
-    if value is None:
-        return []
-    if isinstance(value, str):
-        if value.lstrip().startswith("["):
-            with contextlib.suppress(ValueError):
-                value = json.loads(value)
-        if isinstance(value, str):
-            return [value]
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise InputError(f"{name} must be a list of strings, not {json.dumps(value)}")
-    return value
-
-
-def _filter(arguments: Mapping[str, Any]) -> Filter:
-    return make_filter(_strings(arguments, "in"), _strings(arguments, "where"))
 
 
 def _mime_type(doc_id: str) -> str:

@@ -300,7 +300,7 @@ def _incremental(
     generation = f"{indexing.GENERATION_PREFIX}{time.time_ns():x}"
     frequency_array = np.asarray(frequencies, dtype=np.int64)
     files = write_folder(paths.index / generation, state, layout, list(terms), frequency_array)
-    written_manifest = indexing.new_manifest(
+    written_manifest = manifest.built(
         embedder,
         began,
         dimension=previous.dimension,

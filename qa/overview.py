@@ -16,7 +16,7 @@ from qa.chunking import Passage, Span
 from qa.lists import is_item
 from qa.questions import Aspect, DocumentQuestion
 from qa.settings import Settings
-from qa.store import PassageStore
+from qa.storage import PassageStore
 
 SCOPE_DEPTH = 50  # the documents of this many top-ranked passages are the candidates for "this essay"
 CLOSING_SHARE = 1 / 3  # a conclusion is sought among the last third of a document's passages...

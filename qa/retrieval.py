@@ -27,7 +27,7 @@ from qa.settings import (
     Settings,
     clean_question,
 )
-from qa.store import PassageStore
+from qa.storage import PassageStore
 from qa.verifier import Candidate, Verifier
 
 __all__ = [

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from qa.engine import Engine
     from qa.indexing import BuildResult
     from qa.status import IndexStatus
-    from qa.store import PassageStore
+    from qa.storage import PassageStore
     from qa.watcher import Update
 
 Opened = Callable[["PassageStore", "IndexStatus", "BuildResult"], object]

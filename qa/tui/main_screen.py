@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from qa.indexing import BuildResult
     from qa.paths import Paths
     from qa.status import IndexStatus
-    from qa.store import PassageStore
+    from qa.storage import PassageStore
 
 
 class MainScreen(Screen[None]):

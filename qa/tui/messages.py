@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from qa.answer import Answer
     from qa.indexing import BuildResult
     from qa.status import IndexStatus
-    from qa.store import PassageStore
+    from qa.storage import PassageStore
     from qa.watcher import Update
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from qa import indexing, manifest
+from qa import build_lock, indexing, manifest
 from qa.embedding import DEFAULT_MODEL
 from qa.errors import IndexCorruptError, IndexMissingError, QAError
 from qa.paths import Paths
@@ -158,7 +158,7 @@ def test_second_build_waits_for_the_lock_then_fails_clearly(
     process, marker = start_builder(built, tmp_path, "embed", seconds=60)
     processes.append(process)
     wait_for(marker, process)
-    monkeypatch.setattr(indexing, "LOCK_WAIT_SECONDS", 0.5)
+    monkeypatch.setattr(build_lock, "LOCK_WAIT_SECONDS", 0.5)
     reporter = SilentReporter()
     embedder = FakeEmbedder()
     with pytest.raises(QAError, match=r"stayed locked .* by another qa index; try again"):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from qa import indexing
+from qa.build_lock import locked
 from qa.engine import Engine
 from qa.paths import Paths
 from qa.progress import SilentReporter
@@ -187,7 +187,7 @@ def test_a_burst_of_hundreds_of_changes_ends_in_a_few_builds_and_loses_none(runn
 
 
 def test_a_held_build_lock_is_waited_for(running: Running) -> None:
-    with indexing.locked(running.paths.index, SilentReporter()):
+    with locked(running.paths.index, SilentReporter()):
         write_doc(running.paths.corpus, "orchard.md", "orchard apple harvest")
         assert [update for update in running.quiet(1.5) if update.kind == "built"] == []
     update = running.next(built)
