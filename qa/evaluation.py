@@ -1,4 +1,4 @@
-"""Answer quality: gold sets judged by answer containment, BEIR benchmarks, saved runs and comparisons."""
+"""Answer quality: gold sets judged by answer containment, with Hit@k, MRR, abstention, AUROC and calibration."""
 
 from __future__ import annotations
 
