@@ -389,13 +389,14 @@ def bench(
     from pathlib import Path
 
     from qa import bench as qa_bench
+    from qa import scaling
 
     if sizes and not scale:
         raise click.UsageError("passage counts need --scale, e.g. qa bench --scale 10000 100000")
     report = qa_bench.run(
         qa_paths.resolve(corpus, None).corpus,
         model,
-        (sizes or qa_bench.SCALE_SIZES) if scale else (),
+        (sizes or scaling.SCALE_SIZES) if scale else (),
         note=lambda message: click.echo(f"qa: bench: {message}", err=True),
         work=Path(index_dir) if index_dir else None,
         store=qa_paths.resolve(corpus, None).store,

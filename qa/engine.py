@@ -44,7 +44,7 @@ def default_embedder(model: str | None) -> Embedder:
     """The embedder for a model name or folder (None: the bundled all-MiniLM-L6-v2), loaded on first use: on ONNX
     Runtime (exported once, on first need), or on sentence-transformers after a warning when it cannot be exported;
     a name ending in ':int8' asks for the int8 graph."""
-    from qa.embedding import make_embedder
+    from qa.onnx_embedding import make_embedder
 
     return make_embedder(model)
 

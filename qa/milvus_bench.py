@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from qa.measuring import own_peak_rss_mb, percentile_ms
 from qa.paths import Paths, is_server, resolve
 
 if TYPE_CHECKING:
-    from qa.bench import ScalePoint
+    from qa.scaling import ScalePoint
 
 _PROBE = "import sys\nfrom qa.milvus_bench import probe\nprobe(sys.argv[1])\n"
 VECTORS = "scale_vectors"
@@ -34,7 +35,7 @@ def bench_paths(corpus: Path, index: Path, store: str | None) -> Paths:
 
 
 def real_samples(paths: Paths) -> tuple[np.ndarray, list[str]]:
-    """Passage and sentence vectors of the benchmark index, and its sentences (as `bench._real_samples`)."""
+    """Passage and sentence vectors of the benchmark index, and its sentences (as `scaling.real_samples`)."""
     from qa.milvus_collections import MilvusCache
     from qa.milvus_store import MilvusStore
 
@@ -58,26 +59,26 @@ def scale(
     store: str,
     note: Callable[[str], None] = lambda _: None,
 ) -> list[ScalePoint]:
-    """`bench.scale` in Milvus: per size, a collection of synthetic passage vectors (indexed as the Milvus store
+    """`scaling.scale` in Milvus: per size, a collection of synthetic passage vectors (indexed as the Milvus store
     would index that many) and one of BM25 sparse vectors, built here and queried from a fresh process."""
-    from qa import bench
+    from qa import scaling
     from qa.milvus_collections import vector_index
     from qa.milvus_state import connect, release
 
     uri = store.split(":", 1)[1]
     if not is_server(uri):
         uri = str(folder / "scale.db")
-    rng = np.random.default_rng(bench.SEED)
+    rng = np.random.default_rng(scaling.SEED)
     order = rng.permutation(len(real))
     held_out, seen = real[order[: max(1, len(real) // 10)]], real[order[max(1, len(real) // 10) :]]
-    queries = bench.synthesize(held_out, bench.SCALE_QUERIES, rng)
+    queries = scaling.synthesize(held_out, scaling.SCALE_QUERIES, rng)
     points: list[ScalePoint] = []
     for size in sizes:
-        note(f"scale {size:,} in Milvus: synthesising vectors, exact top {bench.RECALL_K}")
-        vectors = bench.synthesize(seen, size, rng)
-        truth = bench.exact_top(vectors, queries)
+        note(f"scale {size:,} in Milvus: synthesising vectors, exact top {scaling.RECALL_K}")
+        vectors = scaling.synthesize(seen, size, rng)
+        truth = scaling.exact_top(vectors, queries)
         dense = vector_index(size)
-        texts = bench.synthetic_texts(sentences, size, rng)
+        texts = scaling.synthetic_texts(sentences, size, rng)
         client = connect(uri)
         try:
             for name in (VECTORS, KEYWORDS):
@@ -102,7 +103,7 @@ def scale(
         measured: dict[str, Any] = json.loads(done.stdout)
         shutil.rmtree(place)
         points.append(
-            bench.ScalePoint(
+            scaling.ScalePoint(
                 passages=size,
                 build_s=round(build_s, 2),
                 query_p50_ms=measured["query_p50_ms"],
@@ -181,7 +182,7 @@ def _folder_mb(path: Path) -> float:
 
 def probe(folder: str) -> None:
     """In a fresh process: connect, search each query vector and each question's BM25 vector, print JSON figures."""
-    from qa import bench
+    from qa import scaling
     from qa.lexical import tokenize
     from qa.milvus_state import Vocabulary, connect
     from qa.settings import CANDIDATES
@@ -195,14 +196,14 @@ def probe(folder: str) -> None:
     probes = settings["dense"].get("nprobe")
     extra = {"search_params": {"params": {"nprobe": probes}}} if probes else {}
     dense: list[float] = []
-    rows = np.zeros((len(queries), bench.RECALL_K), dtype=np.int64)
+    rows = np.zeros((len(queries), scaling.RECALL_K), dtype=np.int64)
     for number, query in enumerate(queries):
         began = time.perf_counter()
         hits = client.search(
             VECTORS, data=[query.tolist()], anns_field="vector", limit=CANDIDATES, output_fields=["row"], **extra
         )[0]
         dense.append(time.perf_counter() - began)
-        rows[number] = [int(hit.id) for hit in hits[: bench.RECALL_K]]
+        rows[number] = [int(hit.id) for hit in hits[: scaling.RECALL_K]]
     vocabulary = Vocabulary(
         {term: int(number) for term, (number, _) in settings["vocabulary"].items()},
         np.asarray([frequency for _, frequency in sorted(settings["vocabulary"].values())], dtype=np.int64),
@@ -215,9 +216,9 @@ def probe(folder: str) -> None:
             client.search(KEYWORDS, data=[weights], anns_field="sparse", limit=CANDIDATES, output_fields=["row"])
         keyword.append(time.perf_counter() - began)
     figures = {
-        "query_p50_ms": round(bench._percentile(dense, 50), 3),
-        "recall_at_10": round(bench.recall_at(rows, truth), 4),
-        "lexical_p50_ms": round(bench._percentile(keyword, 50), 3),
-        "rss_mb": bench._own_peak_rss_mb(),
+        "query_p50_ms": round(percentile_ms(dense, 50), 3),
+        "recall_at_10": round(scaling.recall_at(rows, truth), 4),
+        "lexical_p50_ms": round(percentile_ms(keyword, 50), 3),
+        "rss_mb": own_peak_rss_mb(),
     }
     print(json.dumps(figures))

@@ -188,9 +188,9 @@ class Batch:
                 sentences.append({"key": (row << SENTENCE_BITS) + index, "row": row, "vector": vector})
             offset += len(passage.sentences)
             if len(entities) >= BATCH:
-                self._flush(entities, sentences)
+                self.flush_batch(entities, sentences)
             reporter.advance()
-        self._flush(entities, sentences)
+        self.flush_batch(entities, sentences)
         cards = [entity for doc in docs if doc.id in spans for entity in self._cards(doc, *spans[doc.id], meta[doc.id])]
         for start in range(0, len(cards), BATCH):
             self.client.insert(self.collection + DOCUMENTS, cards[start : start + BATCH])
@@ -199,7 +199,8 @@ class Batch:
             self.client.load_collection(name)
         return [(doc_id, low, high - low + 1) for doc_id, (low, high) in spans.items()]
 
-    def _flush(self, entities: list[dict[str, Any]], sentences: list[dict[str, Any]]) -> None:
+    def flush_batch(self, entities: list[dict[str, Any]], sentences: list[dict[str, Any]]) -> None:
+        """Insert the buffered passage and sentence entities."""
         if entities:
             self.client.insert(self.collection, entities)
         for start in range(0, len(sentences), BATCH):

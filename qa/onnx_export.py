@@ -21,19 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from qa.embedding import (
-    FP32,
-    INPUTS,
-    INT8,
-    ModelLayout,
-    OnnxModel,
-    SentenceTransformerEmbedder,
-    Span,
-    UnsupportedModelError,
-    Warn,
-    read_layout,
-)
+from qa.embedding import SentenceTransformerEmbedder, Span
 from qa.errors import ModelError
+from qa.onnx_embedding import FP32, INPUTS, INT8, ModelLayout, OnnxModel, UnsupportedModelError, Warn, read_layout
 from qa.runtime import THREADS, cache_dir, file_sha256, load_tokenizer, open_session, read_json
 
 if TYPE_CHECKING:
@@ -179,7 +169,7 @@ def export(reference: SentenceTransformerEmbedder, digest: str, layout: ModelLay
     temporary = place / f".fp32.onnx.{os.getpid()}.tmp"
     try:
         try:
-            _torch_export(model, temporary)
+            torch_export(model, temporary)
             exported = load(temporary, None, layout)
         except (ExportError, KeyboardInterrupt):
             raise
@@ -244,7 +234,7 @@ def check_layout(model: SentenceTransformer, layout: ModelLayout) -> None:
         raise ExportError(f"sentence-transformers loads it as {loaded}, its configuration says {expected}")
 
 
-def _torch_export(model: SentenceTransformer, path: Path) -> None:
+def torch_export(model: SentenceTransformer, path: Path) -> None:
     """torch.onnx.export of the first module (the transformer): token vectors for any batch and length."""
     import torch
 

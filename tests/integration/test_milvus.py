@@ -265,12 +265,12 @@ from qa.progress import SilentReporter
 from tests.fakes import FakeEmbedder
 
 corpus, index, signal, kind = sys.argv[1:5]
-flush = milvus_collections.Batch._flush
+flush = milvus_collections.Batch.flush_batch
 def slow_flush(self, entities, sentences):
     flush(self, entities, sentences)
     Path(signal).write_text("half written")
     time.sleep(60)
-milvus_collections.Batch._flush = slow_flush
+milvus_collections.Batch.flush_batch = slow_flush
 milvus_collections.BATCH = 2
 milvus_writer.DRIFT = 1.0
 paths = qa_paths.resolve(corpus, index, f"milvus:{Path(index) / 'milvus.db'}")

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from qa import indexing, manifest, onnx_export
-from qa.embedding import BUNDLED_SHA256, DEFAULT_MODEL, OnnxEmbedder, SentenceTransformerEmbedder
+from qa.embedding import BUNDLED_SHA256, DEFAULT_MODEL, SentenceTransformerEmbedder
 from qa.errors import IndexCorruptError
 from qa.evaluation import load_gold
+from qa.onnx_embedding import OnnxEmbedder
 from qa.paths import Paths
 from qa.progress import SilentReporter
 from qa.retrieval import Searcher, Settings
@@ -103,7 +104,7 @@ def test_a_model_that_cannot_be_exported_is_served_by_sentence_transformers(
     def unsupported(model: object, path: Path) -> None:
         raise RuntimeError("Exporting the operator 'aten::odd' to ONNX opset version 17 is not supported.")
 
-    monkeypatch.setattr(onnx_export, "_torch_export", unsupported)
+    monkeypatch.setattr(onnx_export, "torch_export", unsupported)
     said: list[str] = []
     embedder = OnnxEmbedder(str(folder), warn=said.append)
     np.testing.assert_allclose(embedder.embed(QUESTIONS[:5]), real_embedder.embed(QUESTIONS[:5]), atol=1e-5)

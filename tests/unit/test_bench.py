@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import bench, cli, indexing, rendering, store
-from qa.bench import ModeLatency, Report, ScalePoint
+from qa import bench, cli, indexing, rendering, scaling, store
+from qa.bench import ModeLatency, Report
+from qa.scaling import ScalePoint
 from tests.fakes import FakeEmbedder
 
 REQUIRED = {
@@ -39,30 +40,30 @@ def unit_rows(count: int, dimension: int = 16, seed: int = 0) -> np.ndarray:
 
 def test_recall_counts_shared_ids_of_the_top_k() -> None:
     truth = np.array([[1, 2, 3, 4], [5, 6, 7, 8]])
-    assert bench.recall_at(truth, truth, k=4) == 1.0
+    assert scaling.recall_at(truth, truth, k=4) == 1.0
     found = np.array([[4, 3, 9, 9], [5, 6, 7, 9]])
-    assert bench.recall_at(found, truth, k=4) == pytest.approx((2 / 4 + 3 / 4) / 2)
-    assert bench.recall_at(found, truth, k=2) == pytest.approx((0 + 1) / 2)
+    assert scaling.recall_at(found, truth, k=4) == pytest.approx((2 / 4 + 3 / 4) / 2)
+    assert scaling.recall_at(found, truth, k=2) == pytest.approx((0 + 1) / 2)
 
 
 def test_exact_top_matches_a_full_sort() -> None:
     vectors, queries = unit_rows(300), unit_rows(5, seed=1)
     expected = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
-    assert (bench.exact_top(vectors, queries) == expected).all()
+    assert (scaling.exact_top(vectors, queries) == expected).all()
 
 
 def test_synthetic_vectors_are_unit_new_and_reproducible() -> None:
     real = unit_rows(50)
-    first = bench.synthesize(real, 1_000, np.random.default_rng(3))
+    first = scaling.synthesize(real, 1_000, np.random.default_rng(3))
     assert first.shape == (1_000, 16) and first.dtype == np.float32
     assert np.allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
     assert (first @ real.T).max() < 0.9999, "no row is a copy of a real vector"
-    assert (first == bench.synthesize(real, 1_000, np.random.default_rng(3))).all()
+    assert (first == scaling.synthesize(real, 1_000, np.random.default_rng(3))).all()
 
 
 def test_synthetic_texts_are_made_of_real_sentences() -> None:
     sentences = ["Alpha one.", "Beta two.", "Gamma three."]
-    texts = bench.synthetic_texts(sentences, 20, np.random.default_rng(0))
+    texts = scaling.synthetic_texts(sentences, 20, np.random.default_rng(0))
     assert len(texts) == 20
     for text in texts:
         parts = [part + "." for part in text.removesuffix(".").split(". ")]
@@ -71,7 +72,7 @@ def test_synthetic_texts_are_made_of_real_sentences() -> None:
 
 def test_scale_harness_reports_exact_recall_below_the_threshold(tmp_path: Path) -> None:
     sentences = [f"Sentence number {i} talks about chips and compute." for i in range(40)]
-    (point,) = bench.scale(
+    (point,) = scaling.scale(
         unit_rows(200, dimension=32), sentences, ["chips", "compute power"], [2_000], folder=tmp_path
     )
     assert point.passages == 2_000

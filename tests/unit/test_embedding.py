@@ -13,13 +13,13 @@ from qa.embedding import (
     BUNDLED_SHA256,
     DEFAULT_MODEL,
     WEIGHTS_FILE,
-    OnnxEmbedder,
     SentenceTransformerEmbedder,
     embed_with_sentences,
     model_identity,
     weights_hash,
 )
 from qa.errors import ModelError
+from qa.onnx_embedding import OnnxEmbedder
 from tests.fakes import FakeEmbedder
 
 

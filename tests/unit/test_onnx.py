@@ -11,20 +11,19 @@ from typing import Any
 import numpy as np
 import pytest
 
-from qa import embedding, engine, onnx_export, runtime
-from qa.embedding import (
-    DEFAULT_MODEL,
+from qa import embedding, engine, onnx_embedding, onnx_export, runtime
+from qa.embedding import DEFAULT_MODEL, SentenceTransformerEmbedder
+from qa.errors import ModelError
+from qa.onnx_embedding import (
     INT8,
     ModelLayout,
     OnnxEmbedder,
     OnnxModel,
-    SentenceTransformerEmbedder,
     UnsupportedModelError,
     pool,
     read_layout,
     split_variant,
 )
-from qa.errors import ModelError
 from tests import onnx_fakes
 from tests.onnx_fakes import DIMENSION, model_folder, tiny_graph
 
@@ -49,7 +48,7 @@ def exports(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
         made.append(path)
         tiny_graph(path)
 
-    monkeypatch.setattr(onnx_export, "_torch_export", fake_export)
+    monkeypatch.setattr(onnx_export, "torch_export", fake_export)
     monkeypatch.setattr(onnx_export, "check_layout", lambda model, layout: None)
     monkeypatch.setattr(onnx_export, "verify", lambda reference, exported: 1.0)
     monkeypatch.setattr(SentenceTransformerEmbedder, "model", property(lambda self: "a model, no torch"))
@@ -163,7 +162,7 @@ def pool_by_hand(tokens: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
     return np.stack(rows)
 
 
-@pytest.mark.parametrize("mode", embedding.POOLING_MODES)
+@pytest.mark.parametrize("mode", onnx_embedding.POOLING_MODES)
 def test_pooling_of_right_padded_batches_matches_row_by_row(mode: str) -> None:
     rng = np.random.default_rng(1)
     tokens = rng.standard_normal((4, 7, 5)).astype(np.float32)
@@ -231,7 +230,7 @@ def test_batches_run_on_several_threads_with_the_same_vectors(
     model = tiny_model(folder, tmp_path, batch_size=1)
     texts = [f"Text number {i} with {'many ' * i}words." for i in range(40)]
     spans = [[(0, len(text))] for text in texts]
-    monkeypatch.setattr(embedding, "_WINDOW", 2)  # several windows of batches
+    monkeypatch.setattr(onnx_embedding, "WINDOW", 2)  # several windows of batches
     threads: set[str] = set()
     run = model.token_vectors
 
@@ -379,7 +378,7 @@ def test_a_failed_export_falls_back_to_sentence_transformers_with_one_warning(
         path.write_bytes(b"partial")
         raise RuntimeError("unsupported operator aten::something\nwith a long traceback")
 
-    monkeypatch.setattr(onnx_export, "_torch_export", broken)
+    monkeypatch.setattr(onnx_export, "torch_export", broken)
     said: list[str] = []
     embedder = OnnxEmbedder(str(folder), warn=said.append)
     assert embedder.backend is embedder.reference
