@@ -145,8 +145,9 @@ class Engine:
                 self._embedder = serial(self._make(self.model_option), self._model_lock)
             return self._embedder
 
-    def load_model(self) -> float:
-        """Load the model's weights; returns the seconds it took, 0 when it was loaded already."""
+    def load_model(self, reporter: Reporter | None = None) -> float:
+        """Load the model's weights; returns the seconds it took, 0 when it was loaded already. What loading had to
+        warn of (a model served by sentence-transformers instead of ONNX Runtime) is passed to `reporter` too."""
         embedder = self.embedder
         began = time.perf_counter()
         with self._load_lock:
@@ -159,6 +160,10 @@ class Engine:
             if isinstance(verifier, Loadable):
                 verifier.load()
             self._loaded = True
+        found = getattr(embedder.inner, "warnings", [])
+        if reporter is not None and isinstance(found, list):
+            for message in found:
+                reporter.warn(str(message))
         return time.perf_counter() - began
 
     def status(self, reporter: Reporter) -> IndexStatus:

@@ -128,7 +128,7 @@ class MainScreen(Screen[None]):
     def load_model(self) -> None:
         """Load the embedding model."""
         try:
-            self.engine.load_model()
+            self.engine.load_model(MessageReporter(self))
             name = self.engine.embedder.name
         except Exception as error:  # every failure becomes a message, never a traceback
             self.post_message(ModelFailed(error))

@@ -24,7 +24,10 @@ from qa.onnx_embedding import (
     read_layout,
     split_variant,
 )
+from qa.paths import Paths
+from qa.progress import SilentReporter
 from tests import onnx_fakes
+from tests.fakes import FakeEmbedder, given
 from tests.onnx_fakes import DIMENSION, model_folder, tiny_graph
 
 TEXTS = [
@@ -472,3 +475,19 @@ def test_weights_checksums_are_remembered_by_file_identity(folder: Path, monkeyp
     (folder / "model.safetensors").write_bytes(b"other weights, same folder")
     assert embedding.remembered_weights_hash(folder) == real(folder) != first
     assert len(hashed) == 2
+
+
+def test_the_engine_passes_loading_warnings_to_its_reporter(essay_paths: Paths) -> None:
+    class Warned(FakeEmbedder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.warnings: list[str] = []
+
+        def load(self) -> None:
+            self.warnings.append("model X cannot run on ONNX Runtime; using sentence-transformers")
+
+    made = engine.Engine(essay_paths, make_embedder=given(Warned()))
+    reporter = SilentReporter()
+    made.load_model(reporter)
+    assert reporter.warnings == ["model X cannot run on ONNX Runtime; using sentence-transformers"]
+    assert made.load_model(reporter) == 0.0 and len(reporter.warnings) == 1, "said once, when loading"
