@@ -53,7 +53,7 @@ def requests(rng: random.Random, asked: list[str]) -> tuple[str, dict[str, Any]]
     if kind in {"hybrid", "lexical", "dense"}:
         arguments["mode"] = kind
     elif kind == "in":
-        arguments["in"] = ["soak/*"]
+        arguments["in"] = ["soak/*", ESSAY_ID]  # the essay is never edited: the filter always admits a document
     elif kind == "where":
         arguments["where"] = ["date>=2025-01-01"]
     else:
