@@ -239,11 +239,22 @@ class SentenceTransformerEmbedder:
                 missing.extend(pool_spans(tokens[row], offsets[row], spans[text_index], pooled[text_index], text_index))
             if progress:
                 progress(len(batch))
-        if missing:
-            extra = self.embed([texts[t][spans[t][s][0] : spans[t][s][1]] for t, s in missing])
-            for (t, s), vector in zip(missing, extra, strict=True):
-                pooled[t][s] = vector
+        fill_missing(self.embed, texts, spans, pooled, missing)
         return vectors, pooled
+
+
+def fill_missing(
+    embed: Callable[[Sequence[str]], np.ndarray],
+    texts: Sequence[str],
+    spans: Sequence[Sequence[Span]],
+    pooled: list[np.ndarray],
+    missing: list[tuple[int, int]],
+) -> None:
+    """Embed on their own the spans that truncation cut from their text's tokens (text, span index pairs)."""
+    if missing:
+        extra = embed([texts[t][spans[t][s][0] : spans[t][s][1]] for t, s in missing])
+        for (t, s), vector in zip(missing, extra, strict=True):
+            pooled[t][s] = vector
 
 
 def pool_spans(

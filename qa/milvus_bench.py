@@ -38,15 +38,14 @@ def real_samples(paths: Paths) -> tuple[np.ndarray, list[str]]:
     """Passage and sentence vectors of the benchmark index, and its sentences (as `scaling.real_samples`)."""
     from qa.milvus_collections import MilvusCache
     from qa.milvus_store import MilvusStore
+    from qa.scaling import samples
 
     store = MilvusStore.open(paths.index)
     try:
         cache = MilvusCache(store.client, store.state)
-        real = np.concatenate([cache.vectors, cache.sentence_vectors]).astype(np.float32)
-        passages = store.passages(range(store.size))
+        return samples(cache.vectors, cache.sentence_vectors, store.passages(range(store.size)))
     finally:
         store.close()
-    return real, [passage.text[start:end] for passage in passages for start, end in passage.sentences]
 
 
 def scale(

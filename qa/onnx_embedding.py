@@ -21,6 +21,7 @@ from qa.embedding import (
     SentenceTransformerEmbedder,
     Span,
     checked_weights,
+    fill_missing,
     pool_spans,
     remembered_weights_hash,
 )
@@ -287,10 +288,7 @@ class OnnxModel:
                 missing.extend(pool_spans(tokens[row], offsets, spans[text_index], pooled[text_index], text_index))
             if progress:
                 progress(len(batch))
-        if missing:
-            extra = self.embed([texts[t][spans[t][s][0] : spans[t][s][1]] for t, s in missing])
-            for (t, s), vector in zip(missing, extra, strict=True):
-                pooled[t][s] = vector
+        fill_missing(self.embed, texts, spans, pooled, missing)
         return vectors, pooled
 
 

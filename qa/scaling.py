@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from qa import indexing
+from qa.chunking import Passage
 from qa.lexical import LexicalIndex
 from qa.measuring import own_peak_rss_mb, percentile_ms
 from qa.paths import Paths
@@ -92,9 +93,17 @@ def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int = RECALL_K) -> np
 def real_samples(paths: Paths) -> tuple[np.ndarray, list[str]]:
     """Passage and sentence vectors of the benchmark index, and its sentences."""
     store = Store.open(paths.index)
-    passages = store.passages(range(store.size))
-    real = np.concatenate([np.asarray(store.vectors), np.asarray(store.sentence_vectors)]).astype(np.float32)
-    store.close()
+    try:
+        return samples(store.vectors, store.sentence_vectors, store.passages(range(store.size)))
+    finally:
+        store.close()
+
+
+def samples(
+    vectors: np.ndarray, sentence_vectors: np.ndarray, passages: Sequence[Passage]
+) -> tuple[np.ndarray, list[str]]:
+    """Passage and sentence vectors together (what synthetic vectors are drawn like), and the sentences' texts."""
+    real = np.concatenate([np.asarray(vectors), np.asarray(sentence_vectors)]).astype(np.float32)
     return real, [passage.text[start:end] for passage in passages for start, end in passage.sentences]
 
 
