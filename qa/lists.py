@@ -46,9 +46,32 @@ def is_recommendation_list(passage: Passage) -> bool:
     return items >= 2 and bool(_RECOMMENDS.search(passage.text))
 
 
+def results(store: PassageStore, entries: Sequence[Entry], exhaustive: bool) -> int:
+    """How many results `gather` makes of the entries (without reading any document to merge them)."""
+    return len(_groups(store, entries, exhaustive))
+
+
 def gather(store: PassageStore, entries: Sequence[Entry], exhaustive: bool) -> list[Gathered]:
     """The entries with list items of one run merged into one result where two or more of them were found (or,
     when the question asks for all of them, wherever one was), in the order of their best member."""
+    gathered: list[Gathered] = []
+    for members, run in _groups(store, entries, exhaustive):
+        if run is None:
+            entry = entries[members[0]]
+            gathered.append(Gathered(members, entry.passage, entry.highlight))
+            continue
+        merged = _merge(store, run)
+        best = entries[members[0]]
+        shift = best.passage.start - merged.start
+        span = (best.highlight[0] + shift, best.highlight[1] + shift) if best.highlight else None
+        gathered.append(Gathered(members, merged, span))
+    return gathered
+
+
+def _groups(
+    store: PassageStore, entries: Sequence[Entry], exhaustive: bool
+) -> list[tuple[tuple[int, ...], list[Passage] | None]]:
+    """The results as (entries they stand for, best first; the run of list passages to merge, or None)."""
     runs: dict[tuple[int, int], list[Passage]] = {}
     run_of: dict[int, tuple[int, int]] = {}
     for index, entry in enumerate(entries):
@@ -58,23 +81,17 @@ def gather(store: PassageStore, entries: Sequence[Entry], exhaustive: bool) -> l
             runs[key] = members
         if key is not None:
             run_of[index] = key
-    gathered: list[Gathered] = []
+    groups: list[tuple[tuple[int, ...], list[Passage] | None]] = []
     placed: set[tuple[int, int]] = set()
-    for index, entry in enumerate(entries):
+    for index in range(len(entries)):
         key = run_of.get(index)
         together = [other for other, found in run_of.items() if found == key] if key is not None else [index]
         if key is None or (len(together) < 2 and not exhaustive) or len(runs[key]) < 2:
-            gathered.append(Gathered((index,), entry.passage, entry.highlight))
-            continue
-        if key in placed:
-            continue
-        placed.add(key)
-        merged = _merge(store, runs[key])
-        best = entries[together[0]]
-        shift = best.passage.start - merged.start
-        span = (best.highlight[0] + shift, best.highlight[1] + shift) if best.highlight else None
-        gathered.append(Gathered(tuple(together), merged, span))
-    return gathered
+            groups.append(((index,), None))
+        elif key not in placed:
+            placed.add(key)
+            groups.append((tuple(together), runs[key]))
+    return groups
 
 
 def _run(store: PassageStore, row: int, passage: Passage) -> tuple[tuple[int, int], list[Passage]]:

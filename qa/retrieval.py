@@ -14,7 +14,7 @@ from qa.chunking import Passage
 from qa.embedding import Embedder
 from qa.errors import InputError
 from qa.lexical import tokenize
-from qa.lists import Entry, gather, is_recommendation_list
+from qa.lists import Entry, gather, is_recommendation_list, results
 from qa.overview import answer_about, prefer
 from qa.questions import DocumentQuestion, document_question
 from qa.settings import (
@@ -151,10 +151,10 @@ class Searcher:
         """The first distinct passages, as many as make k results once list items are gathered into one."""
         chosen = _distinct(self.store, ordered, k)
         for _ in range(MAX_REFILLS):
-            results = len(gather(self.store, [Entry(row, passage, None, 0.0) for row, passage in chosen], exhaustive))
-            if results >= k:
+            found = results(self.store, [Entry(row, passage, None, 0.0) for row, passage in chosen], exhaustive)
+            if found >= k:
                 break
-            more = _distinct(self.store, ordered, len(chosen) + k - results)
+            more = _distinct(self.store, ordered, len(chosen) + k - found)
             if len(more) == len(chosen):
                 break
             chosen = more

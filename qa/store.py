@@ -276,6 +276,8 @@ class Store:
             doc_rows = self.rows_of(doc)
             if not doc_rows:
                 raise InputError(f"no document {doc!r} in the index: qa status --json lists document ids")
+            if not found:  # the document alone: no metadata to read
+                return np.arange(doc_rows.start, doc_rows.stop)
         records = self._query("SELECT id, metadata FROM documents ORDER BY id")
         admitted = [
             doc_id
