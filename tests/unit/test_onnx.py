@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from pathlib import Path
@@ -236,9 +237,13 @@ def test_batches_run_on_several_threads_with_the_same_vectors(
     monkeypatch.setattr(onnx_embedding, "WINDOW", 2)  # several windows of batches
     threads: set[str] = set()
     run = model.token_vectors
+    meeting = threading.Barrier(2, timeout=30)  # the first two batches wait for each other: two threads or a failure
+    calls = itertools.count()
 
     def noting(encodings: Any, session: Any = None) -> tuple[np.ndarray, np.ndarray]:
         threads.add(threading.current_thread().name)
+        if next(calls) < 2:
+            meeting.wait()
         return run(encodings, session)
 
     monkeypatch.setattr(model, "token_vectors", noting)
