@@ -5,6 +5,7 @@ Methods may block for seconds; the app calls them only from thread workers. Thre
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -28,7 +29,7 @@ DEFAULT_BATCH = 32
 
 EmbedderFactory = Callable[[str | None], Embedder]
 VerifierFactory = Callable[[], "Verifier | None"]
-VERIFIER_ENV = "QA_VERIFIER"  # "on" serves with the answer verifier (see README: it is opt-in until it measures better)
+VERIFIER_ENV = "QA_VERIFIER"  # "off" answers without the answer verifier (faster; see README)
 
 
 @runtime_checkable
@@ -100,15 +101,21 @@ def serial(embedder: Embedder, lock: threading.Lock) -> SerialEmbedder:
 
 
 def default_verifier() -> Verifier | None:
-    """The shipped answer verifier (loaded on first use) when $QA_VERIFIER is "on", else None: measured on held-out
-    sets, the verifier trained so far raises false abstentions, so it is opt-in (README, Evaluation)."""
+    """The shipped answer verifier (loaded on first use), unless $QA_VERIFIER is "off": it reorders the top passages,
+    picks the highlighted sentences and sets `confidence` (README, Evaluation)."""
     import os
 
-    if os.environ.get(VERIFIER_ENV, "").strip().lower() not in {"on", "1", "yes"}:
+    if os.environ.get(VERIFIER_ENV, "").strip().lower() in {"off", "0", "no"}:
         return None
     from qa.verifier import OnnxVerifier
 
     return OnnxVerifier()
+
+
+def _load_quietly(model: Loadable) -> None:
+    """Load `model`, leaving a failure for the caller's own second `load` to raise (no traceback from a thread)."""
+    with contextlib.suppress(Exception):
+        model.load()
 
 
 class Engine:
@@ -153,12 +160,21 @@ class Engine:
         with self._load_lock:
             if self._loaded:
                 return 0.0
-            if isinstance(embedder.inner, Loadable):
-                with self._model_lock:
-                    embedder.inner.load()
             verifier = self.verifier
+            beside = (
+                threading.Thread(target=_load_quietly, args=(verifier,)) if isinstance(verifier, Loadable) else None
+            )
+            if beside is not None:
+                beside.start()  # the two models load side by side
+            try:
+                if isinstance(embedder.inner, Loadable):
+                    with self._model_lock:
+                        embedder.inner.load()
+            finally:
+                if beside is not None:
+                    beside.join()
             if isinstance(verifier, Loadable):
-                verifier.load()
+                verifier.load()  # loaded already, or raises the error the thread met
             self._loaded = True
         found = getattr(embedder.inner, "warnings", [])
         if reporter is not None and isinstance(found, list):

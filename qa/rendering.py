@@ -113,6 +113,11 @@ def render_comparison(comparison: Comparison) -> str:
     return "\n".join(lines)
 
 
+def _hybrid_target(report: Report) -> str:
+    """The warm hybrid target: 10 ms without the answer verifier (issue 12), 40 ms with it (issue 13)."""
+    return "p50 <= 10 ms" if report.verifier_p50_ms is None else "p50 <= 40 ms"
+
+
 def render_bench(report: Report) -> str:
     """The benchmark as a plain-text table."""
     machine = report.machine
@@ -128,12 +133,12 @@ def render_bench(report: Report) -> str:
             f"{mode.p50_ms:.1f} / {mode.p95_ms:.1f}",
             bare,
             mode.ratio,
-            "p50 <= 10 ms" if mode.mode == "hybrid" else "",
+            _hybrid_target(report) if mode.mode == "hybrid" else "",
         )
         for mode in report.modes
     ]
     if report.verifier_p50_ms is not None:
-        rows.append(("  of which answer verifier p50, ms", f"{report.verifier_p50_ms:.1f}", "", None, "<= 15"))
+        rows.append(("  of which answer verifier p50, ms", f"{report.verifier_p50_ms:.1f}", "", None, ""))
     peak = f"{report.peak_rss_mb:.0f} / {report.peak_children_rss_mb:.0f}"
     rows += [
         (

@@ -51,8 +51,6 @@ MIN_HIGHLIGHT_WORDS = 4  # shorter "sentences" are headings or scraps ("Paul Tri
 FRAGMENT_PENALTY = 1.0
 MAX_REFILLS = 3  # times more passages are drawn when gathered list items leave fewer than k results
 CARD_WEIGHT = 0.5  # a document's card answers questions about the document (routed to it), rarely about facts
-VERIFY_PASSAGES = 3  # the verifier reads the best sentences of this many top passages...
-VERIFY_SENTENCES = 3  # ...this many per passage, in one batch
 
 
 class Searcher:
@@ -82,9 +80,12 @@ class Searcher:
         similarity = max((score for _, score in highlights[:CONFIDENCE_DEPTH]), default=0.0)
         verified = None
         if self.verifier is not None and chosen:
-            highlights, verified, best = self._verify(question, [passage for _, passage in chosen], scored, highlights)
+            highlights, verified, best = self._verify(
+                question, [passage for _, passage in chosen], scored, highlights, settings
+            )
             if settings.verifier_rerank and best:
-                order = sorted(range(len(chosen)), key=lambda i: (i >= VERIFY_PASSAGES, -best.get(i, 0.0), i))
+                blend = {i: best[i] + settings.rerank_blend * scores[chosen[i][0]] for i in best}
+                order = sorted(range(len(chosen)), key=lambda i: (i not in blend, -blend.get(i, 0.0), i))
                 chosen = [chosen[i] for i in order]
                 scored = [scored[i] for i in order]
                 highlights = [highlights[i] for i in order]
@@ -182,18 +183,21 @@ class Searcher:
         passages: list[Passage],
         scored: list[tuple[np.ndarray, np.ndarray]],
         highlights: list[tuple[tuple[int, int] | None, float]],
+        settings: Settings,
     ) -> tuple[list[tuple[tuple[int, int] | None, float]], float, dict[int, float]]:
         """The top passages' best sentences verified in one batch: each of those passages is highlighted at its
         best verified sentence; returns the highlights, the best probability and each verified passage's best."""
         assert self.verifier is not None
         candidates: list[Candidate] = []
         owners: list[tuple[int, int]] = []
-        for number, (passage, (support, overlap)) in enumerate(zip(passages[:VERIFY_PASSAGES], scored, strict=False)):
+        for number, (passage, (support, overlap)) in enumerate(
+            zip(passages[: settings.verify_passages], scored, strict=False)
+        ):
             if not passage.sentences:
                 continue
             texts = [passage.text[start:end] for start, end in passage.sentences]
             order = np.argsort(-(support + OVERLAP_WEIGHT * overlap - _fragments(texts)), kind="stable")
-            for index in order[:VERIFY_SENTENCES].tolist():
+            for index in order[: settings.verify_sentences].tolist():
                 before = texts[index - 1] if index > 0 else ""
                 after = texts[index + 1] if index + 1 < len(texts) else ""
                 candidates.append(Candidate(texts[index], before, after, passage.title, float(support[index])))
@@ -256,13 +260,14 @@ def abstention_reason(
     """Why the top passages (each with how well every sentence answers) give no confident answer, or None.
 
     `confidence` is the best sentence similarity; `verified`, when a verifier read the candidates, its best
-    probability. With a verifier, names the corpus never mentions refuse only when no sentence is close to the
-    question (a paraphrased name is no reason to refuse a passage that answers)."""
+    probability, which adds a reason of its own (its threshold is chosen on validation questions with the others in
+    place). With a verifier, names the corpus never mentions refuse only when no sentence is close to the question
+    (a paraphrased name is no reason to refuse a passage that answers)."""
     if not support:
         return "no passage shares a word with the question"
     if unknown and (verified is None or confidence < threshold):
         return f"it never mentions {', '.join(unknown)}"
-    if verified is None and confidence < threshold:
+    if confidence < threshold:
         return f"the highlighted sentences score at most {confidence:.2f}, below the {threshold:.2f} threshold"
     if verified is not None and verified < verifier_threshold:
         return (

@@ -112,11 +112,14 @@ def test_engine_makes_the_verifier_once_through_its_seam(essay_paths: Paths, ess
     assert Engine(essay_paths, make_embedder=given(FakeEmbedder()), make_verifier=lambda: None).verifier is None
 
 
-def test_default_verifier_is_opt_in_by_environment(essay_paths: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_verifier_is_on_unless_the_environment_turns_it_off(
+    essay_paths: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("QA_VERIFIER")
-    assert Engine(essay_paths).verifier is None
-    monkeypatch.setenv("QA_VERIFIER", "off")
-    assert Engine(essay_paths).verifier is None
+    assert isinstance(Engine(essay_paths).verifier, OnnxVerifier)
+    for off in ("off", "OFF", "0", "no"):
+        monkeypatch.setenv("QA_VERIFIER", off)
+        assert Engine(essay_paths).verifier is None
     monkeypatch.setenv("QA_VERIFIER", "on")
     assert isinstance(Engine(essay_paths).verifier, OnnxVerifier)
 
@@ -126,7 +129,8 @@ def test_the_verifier_reads_top_sentences_in_one_batch_and_sets_highlight_and_co
     searcher = Searcher(essay_store, FakeEmbedder(), fake)
     answer = searcher.ask("Which company leads global chip foundries?", Settings(verifier_threshold=0.1))
     assert len(fake.batches) == 1
-    assert 1 <= fake.batches[0] <= 9
+    settings = Settings()
+    assert 1 <= fake.batches[0] <= settings.verify_passages * settings.verify_sentences
     top = answer.hits[0]
     assert top.highlight is not None
     sentence = top.passage.text[top.highlight[0] : top.highlight[1]]
@@ -138,7 +142,9 @@ def test_the_verifier_reads_top_sentences_in_one_batch_and_sets_highlight_and_co
 
 def test_abstains_below_the_verifier_threshold_with_its_reason(essay_store: Store) -> None:
     searcher = Searcher(essay_store, FakeEmbedder(), FakeVerifier())
-    answer = searcher.ask("Which company leads global chip foundries?", Settings(verifier_threshold=0.99))
+    answer = searcher.ask(
+        "Which company leads global chip foundries?", Settings(threshold=0.0, verifier_threshold=0.99)
+    )
     assert not answer.answered
     assert answer.reason is not None and "verifier" in answer.reason and "0.99" in answer.reason
 
@@ -185,11 +191,14 @@ def test_real_engine_answers_with_the_shipped_verifier(
 
 def test_rerank_orders_the_verified_passages_by_their_best_sentence(essay_store: Store) -> None:
     question = "Which company leads global chip foundries?"
-    plain = Searcher(essay_store, FakeEmbedder(), FakeVerifier()).ask(question, Settings(verifier_threshold=0.0))
-    ranked = Searcher(essay_store, FakeEmbedder(), FakeVerifier()).ask(
-        question, Settings(verifier_threshold=0.0, verifier_rerank=True)
+    verified = 3
+    plain = Searcher(essay_store, FakeEmbedder(), FakeVerifier()).ask(
+        question, Settings(verifier_threshold=0.0, verifier_rerank=False, verify_passages=verified)
     )
-    top = [hit.passage.id for hit in plain.hits[:3]]
-    assert sorted(hit.passage.id for hit in ranked.hits[:3]) == sorted(top)
-    assert [hit.passage.id for hit in ranked.hits[3:]] == [hit.passage.id for hit in plain.hits[3:]]
+    ranked = Searcher(essay_store, FakeEmbedder(), FakeVerifier()).ask(
+        question, Settings(verifier_threshold=0.0, verifier_rerank=True, verify_passages=verified)
+    )
+    top = [hit.passage.id for hit in plain.hits[:verified]]
+    assert sorted(hit.passage.id for hit in ranked.hits[:verified]) == sorted(top)
+    assert [hit.passage.id for hit in ranked.hits[verified:]] == [hit.passage.id for hit in plain.hits[verified:]]
     assert [hit.rank for hit in ranked.hits] == list(range(1, len(ranked.hits) + 1))

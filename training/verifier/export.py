@@ -208,7 +208,15 @@ def run(out: Path, seed: int, layers: int, epochs: int, lr: float, batch: int) -
         "calibration": calibration,
         "figures": figures,
         "history": history,
-        "settings": {"seed": seed, "layers": layers, "epochs": epochs, "lr": lr, "batch": batch, "steps": steps},
+        "settings": {
+            "seed": seed,
+            "layers": layers,
+            "epochs": epochs,
+            "lr": lr,
+            "batch": batch,
+            "steps": steps,
+            "seconds_per_step": history[-1].get("seconds_per_step") if history else None,
+        },
     }
     (out / "export.json").write_text(json.dumps(record, indent=1))
     (SHIP / "model_card.md").write_text(card(record))
@@ -238,6 +246,9 @@ def card(record: dict[str, object]) -> str:
     rows = [
         _row(f"{name} {split}", figures[name][split]) for name in ("fp32", "int8") for split in ("validation", "test")
     ]
+    from training.verifier import train
+
+    layers = "all 6 layers" if settings["layers"] == 6 else f"first {settings['layers']} of the 6 layers"
     history = "\n".join(f"- epoch {h['epoch']}: {json.dumps(h)}" for h in record["history"])  # type: ignore[attr-defined]
     return f"""# qa answer verifier
 
@@ -245,7 +256,7 @@ A cross-encoder that reads a question against one candidate sentence (with the e
 start of the sentence after it and the document title) and scores whether the sentence answers the question.
 `qa/verifier.py` serves it with ONNX Runtime; `confidence` in `qa ask` is its calibrated probability.
 
-- **Architecture** (`training/verifier/model.py`): the embeddings and first {settings["layers"]} of the 6 layers of
+- **Architecture** (`training/verifier/model.py`): the embeddings and {layers} of
   the bundled all-MiniLM-L6-v2 (hidden size 384) read `[CLS] question [SEP] sentence [SEP] title: previous …
   next [SEP]` together (at most {verifier.MAX_LENGTH} tokens, only the second segment truncated); the logit is
   a learned scale times a late-interaction term (each question token's best cosine with a token of the candidate
@@ -254,7 +265,7 @@ start of the sentence after it and the document title) and scores whether the se
   {MAX_INT8_LOSS} held-out pair AUROC; measured loss {record["int8_auroc_loss"]}), {record["megabytes"]} MB,
   sha256 `{record["sha256"]}` (checked at load: `qa.verifier.MODEL_SHA256`). `tokenizer.json` is MiniLM's.
 - **Latency**: {record["latency_ms_10_pairs"]} ms median for 10 pairs of one question in one batch (2 threads, this
-  project's 2-core VM, measured while other work ran).
+  project's 2-core VM).
 
 ## Data and split
 
@@ -274,12 +285,14 @@ as at query time. No gold set used to report a figure (essay, related, held-out 
 
 ## Training
 
-Seed {settings["seed"]}, {settings.get("steps", "?")} steps of batches of whole questions (at least
-{settings["batch"]} pairs: every positive, at most 3 other sentences of the paragraph and 1 retrieved sentence per
-question), AdamW lr {settings["lr"]} (10× for the head; 5% warm-up, linear decay to the last step), weight decay
-0.01, word embeddings frozen; loss: a softmax over each question's candidates and a fixed null score of 0 (the
-target for unanswerable questions, as SQuAD 2.0 readers are trained) plus 0.2 × binary cross-entropy. CPU, 2
-threads, on a machine shared with other work (about 5 s a step), which is why training is this short.
+Seed {settings["seed"]}, {settings.get("steps", "?")} steps ({settings["epochs"]} epochs) of batches of whole questions
+(at least {settings["batch"]} pairs: every positive, at most {train.PARAGRAPH_NEGATIVES} other sentences of the
+paragraph and {train.RETRIEVED_NEGATIVES} retrieved sentences per question; for {train.DROP_SHARE:.0%} of answerable
+questions the answering sentences are left out, making a near miss whose target is "nothing here answers"), AdamW lr
+{settings["lr"]} ({train.HEAD_LR}× for the head; 5% warm-up, linear decay to the last step), weight decay 0.01, word
+embeddings frozen; loss: a softmax over each question's candidates and a fixed null score of 0 (the target for
+unanswerable questions, as SQuAD 2.0 readers are trained) plus {train.BCE_WEIGHT} × binary cross-entropy. CPU, 2
+threads, about {settings.get("seconds_per_step", "?")} s a step.
 
 {history}
 
@@ -296,7 +309,7 @@ ECE on validation {calibration["validation_ece"]}, held-out test {calibration["t
 ## Rebuild
 
 ```sh
-.venv/bin/python -m training.verifier.train       # pairs, 150 steps, export, this card (~15-25 min on 2 cores)
+.venv/bin/python -m training.verifier.train       # pairs, training, export, this card (see the steps above)
 .venv/bin/python -m training.verifier.calibrate   # calibration and abstention threshold on validation questions
 ```
 
@@ -307,14 +320,14 @@ tokenizer here, and records the new sha256 and calibration constants in `qa/veri
 
 def main() -> None:
     """Export from an existing training run."""
-    from training.verifier.train import OUT, SEED
+    from training.verifier import train
 
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--layers", type=int, default=2)
-    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=train.OUT)
+    parser.add_argument("--layers", type=int, default=train.LAYERS)
+    parser.add_argument("--epochs", type=int, default=train.EPOCHS)
     args = parser.parse_args()
-    run(args.out, seed=SEED, layers=args.layers, epochs=args.epochs, lr=1e-4, batch=32)
+    run(args.out, seed=train.SEED, layers=args.layers, epochs=args.epochs, lr=train.LR, batch=train.BATCH)
 
 
 if __name__ == "__main__":
