@@ -75,22 +75,21 @@ def fit(features: np.ndarray, labels: np.ndarray, steps: int = 200) -> np.ndarra
     return w
 
 
+def refused_at(results: Sequence[QuestionResult], threshold: float, answerable: bool) -> float:
+    """Share of the answerable (or unanswerable) questions that abstain at `threshold`: false abstentions (or
+    abstention recall)."""
+    chosen = [r for r in results if r.answerable == answerable]
+    refused = sum(1 for r in chosen if not r.answered or (r.confidence or 0.0) < threshold)
+    return refused / max(1, len(chosen))
+
+
 def threshold_for(results: Sequence[QuestionResult], target: float) -> float:
     """The highest threshold whose false abstentions on answerable questions stay at or under `target`."""
-    answerable = [r for r in results if r.answerable]
     best = 0.0
     for candidate in np.round(np.arange(0.01, 0.96, 0.01), 2):
-        refused = sum(1 for r in answerable if not r.answered or (r.confidence or 0.0) < candidate)
-        if refused / len(answerable) <= target:
+        if refused_at(results, float(candidate), answerable=True) <= target:
             best = float(candidate)
     return best
-
-
-def recall_at(results: Sequence[QuestionResult], threshold: float) -> float:
-    """Share of unanswerable questions that abstain at `threshold`."""
-    unanswerable = [r for r in results if not r.answerable]
-    refused = sum(1 for r in unanswerable if not r.answered or (r.confidence or 0.0) < threshold)
-    return refused / max(1, len(unanswerable))
 
 
 def card_section(record: dict[str, object]) -> str:
@@ -176,7 +175,11 @@ def main() -> None:
             )
             found = evaluate(searcher, gold, tried)
             cut = threshold_for(found.results, TARGET)
-            score = found.hit_at["hit@1"] + (found.answer_sentence_accuracy or 0) + recall_at(found.results, cut)
+            score = (
+                found.hit_at["hit@1"]
+                + (found.answer_sentence_accuracy or 0)
+                + refused_at(found.results, cut, answerable=False)
+            )
             trials.append((score, tried, found, cut))
             print(json.dumps({"passages": passages, "sentences": sentences, "blend": blend, "score": score}))
     _, chosen, after, threshold = max(trials, key=lambda trial: trial[0])
@@ -206,12 +209,8 @@ def main() -> None:
         "auroc_answerable_after": after.auroc,
         "answer_sentence_accuracy": after.answer_sentence_accuracy,
         "hit@1": after.hit_at["hit@1"],
-        "false_abstentions_at_threshold": round(
-            sum(1 for r in results if r.answerable and (not r.answered or (r.confidence or 0) < threshold))
-            / max(1, sum(r.answerable for r in results)),
-            4,
-        ),
-        "abstention_recall_at_threshold": round(recall_at(results, threshold), 4),
+        "false_abstentions_at_threshold": round(refused_at(results, threshold, answerable=True), 4),
+        "abstention_recall_at_threshold": round(refused_at(results, threshold, answerable=False), 4),
         "verify_passages": chosen.verify_passages,
         "verify_sentences": chosen.verify_sentences,
     }

@@ -18,6 +18,7 @@ import numpy as np
 
 from qa import verifier
 from qa.runtime import file_sha256
+from training.verifier import train
 from training.verifier.data import TEST_ARTICLES, VALIDATION_ARTICLES, VALIDATION_SHARE, Pair
 from training.verifier.metrics import summary
 
@@ -246,8 +247,6 @@ def card(record: dict[str, object]) -> str:
     rows = [
         _row(f"{name} {split}", figures[name][split]) for name in ("fp32", "int8") for split in ("validation", "test")
     ]
-    from training.verifier import train
-
     layers = "all 6 layers" if settings["layers"] == 6 else f"first {settings['layers']} of the 6 layers"
     history = "\n".join(f"- epoch {h['epoch']}: {json.dumps(h)}" for h in record["history"])  # type: ignore[attr-defined]
     return f"""# qa answer verifier
@@ -320,8 +319,6 @@ tokenizer here, and records the new sha256 and calibration constants in `qa/veri
 
 def main() -> None:
     """Export from an existing training run."""
-    from training.verifier import train
-
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=train.OUT)
     parser.add_argument("--layers", type=int, default=train.LAYERS)
