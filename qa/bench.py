@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from qa import indexing, milvus_bench
+from qa.answerability import AnswerabilityModel, Judgement, Support
 from qa.embedding import Embedder, SentenceTransformerEmbedder
 from qa.errors import CorpusError
 from qa.evaluation import load_gold
@@ -73,7 +74,7 @@ class Report:
     scale: tuple[ScalePoint, ...]
     app_first_answer_s: float | None = None  # launch to first answer in the app, the question typed at once
     runtime: str = ""  # what served the model on the qa side: onnxruntime (fp32 or int8) or sentence-transformers
-    verifier_p50_ms: float | None = None  # the answer verifier's share of a warm hybrid ask (None: no verifier)
+    verifier_p50_ms: float | None = None  # answer checking's share of a warm hybrid ask (None: no checking model)
     store: str = "default"  # where the benchmark index was kept: the default files, or milvus:URI
 
     def as_json(self) -> dict[str, Any]:
@@ -254,16 +255,43 @@ class _TimedVerifier:
         return found
 
 
+def _timed_answerability() -> _TimedAnswerability | None:
+    """The default answerability model (None when $QA_ANSWERABILITY turns it off), timing each question's judgement."""
+    from qa.engine import default_answerability
+
+    if default_answerability() is None:
+        return None
+    return _TimedAnswerability()
+
+
+class _TimedAnswerability(AnswerabilityModel):
+    """The shipped answerability model, noting how long each judgement takes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds: list[float] = []
+
+    def judge(self, question: str, supports: Sequence[Support], unknown: int = 0) -> Judgement:
+        """The model's judgement, timed."""
+        began = time.perf_counter()
+        found = super().judge(question, supports, unknown)
+        self.seconds.append(time.perf_counter() - began)
+        return found
+
+
 def _query_latency(
     paths: Paths, embedder: Embedder, questions: list[str]
 ) -> tuple[dict[str, list[float]], float | None]:
-    """Seconds of each warm ask per mode, question by question in turn, and the verifier's p50 share of hybrid asks
-    in milliseconds (None without a verifier)."""
+    """Seconds of each warm ask per mode, question by question in turn, and answer checking's p50 share of hybrid
+    asks in milliseconds (the verifier's when it is on, else the answerability model's; None without either)."""
     from qa.engine import default_verifier
 
     inner = default_verifier()
     timed = _TimedVerifier(inner) if inner is not None else None
-    searcher = Searcher(indexing.open_store(paths.index), embedder, timed)
+    judge = _timed_answerability() if timed is None else None
+    searcher = Searcher(indexing.open_store(paths.index), embedder, timed, judge)
+    if judge is not None:
+        judge.load()
     for question in questions[:3]:
         for mode in MODES:
             searcher.ask(question, Settings(mode=mode))
@@ -271,13 +299,16 @@ def _query_latency(
     asked: dict[str, list[float]] = {mode: [] for mode in MODES}
     for question in questions:
         for mode in MODES:
-            if timed is not None:
-                timed.seconds.clear()
+            for timer in (timed, judge):
+                if timer is not None:
+                    timer.seconds.clear()
             began = time.perf_counter()
             searcher.ask(question, Settings(mode=mode))
             asked[mode].append(time.perf_counter() - began)
-            if timed is not None and mode == "hybrid":
-                verifier_seconds.extend(timed.seconds)
+            if mode == "hybrid":
+                for timer in (timed, judge):
+                    if timer is not None:
+                        verifier_seconds.extend(timer.seconds)
     searcher.store.close()
     verifier_p50 = round(percentile_ms(verifier_seconds, 50), 2) if verifier_seconds else None
     return asked, verifier_p50

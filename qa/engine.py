@@ -19,6 +19,7 @@ from qa.retrieval import Answer, Searcher, Settings
 from qa.status import IndexStatus, index_status
 
 if TYPE_CHECKING:
+    from qa.answerability import AnswerabilityModel
     from qa.indexing import BuildResult
     from qa.paths import Paths
     from qa.progress import Reporter
@@ -29,7 +30,10 @@ DEFAULT_BATCH = 32
 
 EmbedderFactory = Callable[[str | None], Embedder]
 VerifierFactory = Callable[[], "Verifier | None"]
-VERIFIER_ENV = "QA_VERIFIER"  # "off" answers without the answer verifier (faster; see README)
+AnswerabilityFactory = Callable[[], "AnswerabilityModel | None"]
+VERIFIER_ENV = "QA_VERIFIER"  # "on" answers with the cross-encoder verifier instead of the answerability model
+ANSWERABILITY_ENV = "QA_ANSWERABILITY"  # "off": the similarity checks decide instead of the answerability model
+_OFF = {"off", "0", "no", "false"}
 
 
 @runtime_checkable
@@ -101,15 +105,26 @@ def serial(embedder: Embedder, lock: threading.Lock) -> SerialEmbedder:
 
 
 def default_verifier() -> Verifier | None:
-    """The shipped answer verifier (loaded on first use), unless $QA_VERIFIER is "off": it reorders the top passages,
-    picks the highlighted sentences and sets `confidence` (README, Evaluation)."""
+    """The cross-encoder answer verifier when $QA_VERIFIER is "on" (off by default: the answerability model decides,
+    faster and better on held-out questions; README, Evaluation)."""
     import os
 
-    if os.environ.get(VERIFIER_ENV, "").strip().lower() in {"off", "0", "no"}:
+    if os.environ.get(VERIFIER_ENV, "").strip().lower() not in {"on", "1", "yes", "true"}:
         return None
     from qa.verifier import OnnxVerifier
 
     return OnnxVerifier()
+
+
+def default_answerability() -> AnswerabilityModel | None:
+    """The shipped answerability model (read on first use), unless $QA_ANSWERABILITY is "off"."""
+    import os
+
+    if os.environ.get(ANSWERABILITY_ENV, "").strip().lower() in _OFF:
+        return None
+    from qa.answerability import AnswerabilityModel
+
+    return AnswerabilityModel()
 
 
 def _load_quietly(model: Loadable) -> None:
@@ -131,6 +146,7 @@ class Engine:
         model: str | None = None,
         make_embedder: EmbedderFactory | None = None,
         make_verifier: VerifierFactory | None = None,
+        make_answerability: AnswerabilityFactory | None = None,
     ) -> None:
         self.paths = paths
         self.model_option = model
@@ -138,6 +154,9 @@ class Engine:
         self._make_verifier = make_verifier or default_verifier
         self._verifier: Verifier | None = None
         self._verifier_made = False
+        self._make_answerability = make_answerability or default_answerability
+        self._answerability: AnswerabilityModel | None = None
+        self._answerability_made = False
         self._embedder: SerialEmbedder | None = None
         self._make_lock = threading.Lock()
         self._load_lock = threading.Lock()
@@ -175,6 +194,9 @@ class Engine:
                     beside.join()
             if isinstance(verifier, Loadable):
                 verifier.load()  # loaded already, or raises the error the thread met
+            judge = self.answerability
+            if judge is not None and verifier is None:
+                judge.load()
             self._loaded = True
         found = getattr(embedder.inner, "warnings", [])
         if reporter is not None and isinstance(found, list):
@@ -216,9 +238,18 @@ class Engine:
                 self._verifier_made = True
             return self._verifier
 
+    @property
+    def answerability(self) -> AnswerabilityModel | None:
+        """The answerability model, made on first use (read on its first question, or by `load_model`)."""
+        with self._make_lock:
+            if not self._answerability_made:
+                self._answerability = self._make_answerability()
+                self._answerability_made = True
+            return self._answerability
+
     def searcher(self, store: PassageStore) -> Searcher:
-        """A searcher of `store` that shares this engine's embedder and verifier."""
-        return Searcher(store, self.embedder, self.verifier)
+        """A searcher of `store` that shares this engine's embedder, verifier and answerability model."""
+        return Searcher(store, self.embedder, self.verifier, self.answerability)
 
     def ask(self, store: PassageStore, question: str, settings: Settings | None = None) -> Answer:
         """The cited passages for the question."""

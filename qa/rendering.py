@@ -114,8 +114,8 @@ def render_comparison(comparison: Comparison) -> str:
 
 
 def _hybrid_target(report: Report) -> str:
-    """The warm hybrid target: 10 ms without the answer verifier (issue 12), 40 ms with it (issue 13)."""
-    return "p50 <= 10 ms" if report.verifier_p50_ms is None else "p50 <= 40 ms"
+    """The warm hybrid target: 10 ms without answer checking (issue 12), 3 x the bare query with it (issue 21)."""
+    return "p50 <= 10 ms" if report.verifier_p50_ms is None else "ratio <= 3"
 
 
 def render_bench(report: Report) -> str:
@@ -138,7 +138,7 @@ def render_bench(report: Report) -> str:
         for mode in report.modes
     ]
     if report.verifier_p50_ms is not None:
-        rows.append(("  of which answer verifier p50, ms", f"{report.verifier_p50_ms:.1f}", "", None, ""))
+        rows.append(("  of which answer checking p50, ms", f"{report.verifier_p50_ms:.1f}", "", None, ""))
     peak = f"{report.peak_rss_mb:.0f} / {report.peak_children_rss_mb:.0f}"
     rows += [
         (

@@ -10,6 +10,7 @@ import numpy as np
 
 from qa.answer import Answer, Hit, Ranking
 from qa.answer_types import answer_type, paired_terms, pairs
+from qa.answerability import DECISION_PASSAGES, AnswerabilityModel, Judgement, supports_of
 from qa.chunking import Passage
 from qa.embedding import Embedder
 from qa.errors import InputError
@@ -56,10 +57,17 @@ CARD_WEIGHT = 0.5  # a document's card answers questions about the document (rou
 class Searcher:
     """Runs questions against one opened index."""
 
-    def __init__(self, store: PassageStore, embedder: Embedder | None, verifier: Verifier | None = None) -> None:
+    def __init__(
+        self,
+        store: PassageStore,
+        embedder: Embedder | None,
+        verifier: Verifier | None = None,
+        answerability: AnswerabilityModel | None = None,
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.verifier = verifier
+        self.answerability = answerability
 
     def ask(self, question: str, settings: Settings | None = None) -> Answer:
         """The top passages for the question under the given settings."""
@@ -72,14 +80,22 @@ class Searcher:
             about = answer_about(self.store, question, asked, ranking.rows, settings, began)
             if about is not None:
                 return about
-        chosen = self._choose(ranking.rows, settings.k, _exhaustive(asked))
+        judged = self.answerability is not None and self.verifier is None and ranking.query_vector is not None
+        # the answerability model decides on a fixed candidate set, whatever k is: the first DECISION_PASSAGES
+        chosen = self._choose(
+            ranking.rows, max(settings.k, DECISION_PASSAGES) if judged else settings.k, _exhaustive(asked)
+        )
         scores = {row: ranking.fused[row] * (1.0 if passage.kind == "text" else CARD_WEIGHT) for row, passage in chosen}
         chosen.sort(key=lambda pair: -scores[pair[0]])
         scored = [self._sentence_scores(row, passage, ranking.query_vector, ranking.terms) for row, passage in chosen]
         highlights = [_highlight(passage, *scores) for (_, passage), scores in zip(chosen, scored, strict=True)]
         similarity = max((score for _, score in highlights[:CONFIDENCE_DEPTH]), default=0.0)
         verified = None
-        if self.verifier is not None and chosen:
+        judgement: Judgement | None = None
+        unknown = tuple(self.store.unknown_names(question))
+        if judged:
+            chosen, scored, highlights, judgement = self._judge(question, ranking, chosen, scored, highlights, unknown)
+        elif self.verifier is not None and chosen:
             highlights, verified, best = self._verify(
                 question, [passage for _, passage in chosen], scored, highlights, settings
             )
@@ -101,13 +117,26 @@ class Searcher:
             for rank, ((row, passage), (span, _)) in enumerate(zip(chosen, highlights, strict=True), start=1)
         )
         hits = self._gather(hits, [row for row, _ in chosen], asked)[: settings.k]
-        unknown = tuple(self.store.unknown_names(question))
-        confidence = similarity if verified is None else verified
-        threshold = settings.lexical_threshold if ranking.query_vector is None else settings.threshold
-        support = [(passage, scores[0]) for (_, passage), scores in zip(chosen, scored, strict=True)]
-        reason = abstention_reason(
-            question, support[:CONFIDENCE_DEPTH], similarity, threshold, unknown, verified, settings.verifier_threshold
-        )
+        if judgement is not None:
+            assert self.answerability is not None
+            confidence = judgement.confidence
+            cut = (
+                self.answerability.weights.threshold if settings.answer_threshold is None else settings.answer_threshold
+            )
+            reason = judged_reason(judgement, cut, unknown, bool(chosen))
+        else:
+            confidence = similarity if verified is None else verified
+            threshold = settings.lexical_threshold if ranking.query_vector is None else settings.threshold
+            support = [(passage, scores[0]) for (_, passage), scores in zip(chosen, scored, strict=True)]
+            reason = abstention_reason(
+                question,
+                support[:CONFIDENCE_DEPTH],
+                similarity,
+                threshold,
+                unknown,
+                verified,
+                settings.verifier_threshold,
+            )
         if asked is not None and asked.aspect == "recommendations" and hits and is_recommendation_list(hits[0].passage):
             reason = None  # the list of recommendations answers, though no one item resembles the question
         return Answer(
@@ -176,6 +205,52 @@ class Searcher:
             )
             for rank, found in enumerate(gathered, start=1)
         )
+
+    def _judge(
+        self,
+        question: str,
+        ranking: Ranking,
+        chosen: list[tuple[int, Passage]],
+        scored: list[tuple[np.ndarray, np.ndarray]],
+        highlights: list[tuple[tuple[int, int] | None, float]],
+        unknown: tuple[str, ...],
+    ) -> tuple[
+        list[tuple[int, Passage]],
+        list[tuple[np.ndarray, np.ndarray]],
+        list[tuple[tuple[int, int] | None, float]],
+        Judgement,
+    ]:
+        """The answerability model's reading of the fixed candidate set (the first DECISION_PASSAGES passages):
+        each of those passages highlighted at its best candidate sentence and, with a rerank blend, reordered by it
+        plus the blend times its retrieval score."""
+        assert self.answerability is not None
+        decision = len(chosen[:DECISION_PASSAGES])
+        supports = supports_of(
+            chosen[:decision],
+            ranking.fused,
+            ranking.dense,
+            ranking.lexical,
+            [support for support, _ in scored[:decision]],
+            CARD_WEIGHT,
+        )
+        judgement = self.answerability.judge(question, supports, len(unknown))
+        updated = list(highlights)
+        best: dict[int, float] = {}
+        for number in range(decision):
+            found = judgement.passage_best(number)
+            if found is not None:
+                index, logit = found
+                updated[number] = (chosen[number][1].sentences[index], logit)
+                best[number] = logit
+        blend = self.answerability.weights.rerank_blend
+        if blend >= 0 and best:
+            rank = {i: best[i] + blend * supports[i].fused for i in best}
+            order = sorted(range(decision), key=lambda i: (i not in rank, -rank.get(i, 0.0), i))
+            order += list(range(decision, len(chosen)))
+            chosen = [chosen[i] for i in order]
+            scored = [scored[i] for i in order]
+            updated = [updated[i] for i in order]
+        return chosen, scored, updated, judgement
 
     def _verify(
         self,
@@ -246,6 +321,17 @@ def fuse(
         + lexical_weight * scaled.get(row, 0.0)
         for row in set(dense) | set(scaled)
     }
+
+
+def judged_reason(judgement: Judgement, threshold: float, unknown: tuple[str, ...], found: bool) -> str | None:
+    """Why the answerability model refuses, or None: its confidence is below the threshold (names the corpus never
+    mentions are one of its signals, and are named)."""
+    if not found:
+        return "no passage shares a word with the question"
+    if judgement.confidence >= threshold:
+        return None
+    why = f"the best sentence answers with probability {judgement.confidence:.2f}, below the {threshold:.2f} threshold"
+    return f"it never mentions {', '.join(unknown)}; {why}" if unknown else why
 
 
 def abstention_reason(

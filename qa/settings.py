@@ -38,6 +38,7 @@ class Settings:
     threshold: float = 0.35
     lexical_threshold: float = 0.25
     verifier_threshold: float = VERIFIER_THRESHOLD
+    answer_threshold: float | None = None  # the answerability model's threshold (None: the model's own)
     verifier_rerank: bool = VERIFIER_RERANK
     rerank_blend: float = RERANK_BLEND
     verify_passages: int = VERIFY_PASSAGES
@@ -55,7 +56,13 @@ class Settings:
         is None)."""
         if threshold is None:
             return self
-        return replace(self, threshold=threshold, lexical_threshold=threshold, verifier_threshold=threshold)
+        return replace(
+            self,
+            threshold=threshold,
+            lexical_threshold=threshold,
+            verifier_threshold=threshold,
+            answer_threshold=threshold,
+        )
 
 
 def clean_question(question: str) -> str:

@@ -26,10 +26,11 @@ FIXED_BUILT_AT = "2025-01-21T12:00:00+00:00"
 
 @pytest.fixture(autouse=True)
 def _no_verifier_unless_model(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests that do not use the real models answer without the shipped verifier, whatever the environment says
-    (tests of the verifier pass a fake one through the engine's `make_verifier` seam, or turn it on)."""
+    """Tests that do not use the real models answer without the shipped verifier and answerability model, whatever
+    the environment says (their tests pass fakes through the engine's seams, or turn them on)."""
     if request.node.get_closest_marker("model") is None:
         monkeypatch.setenv("QA_VERIFIER", "off")
+        monkeypatch.setenv("QA_ANSWERABILITY", "off")
 
 
 @pytest.fixture

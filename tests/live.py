@@ -25,7 +25,16 @@ FAKE_QA = (
     "from tests.fakes import FakeEmbedder, given\n"
     "sys.exit(run(sys.argv[1:], given(FakeEmbedder())))\n"
 )
-PASSED_ENV = ("HOME", "PATH", "TMPDIR", "XDG_DATA_HOME", "HF_HUB_OFFLINE", "QA_CACHE", "QA_VERIFIER")
+PASSED_ENV = (
+    "HOME",
+    "PATH",
+    "TMPDIR",
+    "XDG_DATA_HOME",
+    "HF_HUB_OFFLINE",
+    "QA_CACHE",
+    "QA_VERIFIER",
+    "QA_ANSWERABILITY",
+)
 
 
 def qa_command(*args: str, real_model: bool = False) -> list[str]:
@@ -39,6 +48,7 @@ def qa_env(real_model: bool = False) -> dict[str, str]:
     env["PYTHONUNBUFFERED"] = "1"
     if not real_model:
         env["QA_VERIFIER"] = "off"
+        env["QA_ANSWERABILITY"] = "off"
     return env
 
 

@@ -112,16 +112,17 @@ def test_engine_makes_the_verifier_once_through_its_seam(essay_paths: Paths, ess
     assert Engine(essay_paths, make_embedder=given(FakeEmbedder()), make_verifier=lambda: None).verifier is None
 
 
-def test_default_verifier_is_on_unless_the_environment_turns_it_off(
+def test_default_verifier_is_off_unless_the_environment_turns_it_on(
     essay_paths: Paths, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("QA_VERIFIER")
-    assert isinstance(Engine(essay_paths).verifier, OnnxVerifier)
+    assert Engine(essay_paths).verifier is None  # the answerability model decides by default (issue 21)
     for off in ("off", "OFF", "0", "no"):
         monkeypatch.setenv("QA_VERIFIER", off)
         assert Engine(essay_paths).verifier is None
-    monkeypatch.setenv("QA_VERIFIER", "on")
-    assert isinstance(Engine(essay_paths).verifier, OnnxVerifier)
+    for on in ("on", "ON", "1", "yes"):
+        monkeypatch.setenv("QA_VERIFIER", on)
+        assert isinstance(Engine(essay_paths).verifier, OnnxVerifier)
 
 
 def test_the_verifier_reads_top_sentences_in_one_batch_and_sets_highlight_and_confidence(essay_store: Store) -> None:

@@ -1,0 +1,299 @@
+"""Train the answerability model on the training side, choose its threshold on validation, write it.
+
+    python -m training.answerability.train [--features a,b,...] [--dry-run]
+
+Reads the candidate sets cached by `python -m training.answerability.extract` for the training and validation sets
+(scifact_a, wh_a, the writers' SQuAD excerpts, SQuAD's own questions of seven articles, and their automatic near
+misses), computes the served features (qa/answerability.py), fits a logistic regression (scikit-learn, lbfgs:
+deterministic) on "this candidate sentence holds the answer" and a logistic calibration of the best and runner-up
+candidate logits on "the top candidate holds the answer", chooses on validation the passage rerank blend and the
+highest threshold that keeps false abstentions at or under TARGET, and writes qa/models/answerability/ (weights JSON,
+its sha256 into qa/answerability.py, the model card) and out/train.json. Held-out sets are never read here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+from collections import defaultdict
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from qa import answerability
+from qa.answerability import FEATURES, Signals, Weights
+from qa.evaluation import auroc, contains_answer
+from training.answerability.corpora import OUT, ROOT
+from training.answerability.extract import load
+
+TRAIN_SETS = ("scifact_a", "wh_a", "squad", "squad_own")
+TARGET = 0.04  # false abstentions allowed on validation: a margin under the issue's 5% for unseen questions
+BLENDS = (None, 0.0, 0.5, 1.0, 2.0)  # passages in retrieval order, or by best candidate logit + blend × fused
+C = 1.0
+SOURCE = ROOT / "qa" / "answerability.py"
+MODEL_DIR = ROOT / "qa" / "models" / "answerability"
+
+
+@dataclass
+class Question:
+    """One question's candidates, their features and labels."""
+
+    id: str
+    set: str
+    split: str
+    kind: str
+    origin: str
+    answerable: bool
+    features: np.ndarray
+    labels: np.ndarray  # per candidate: it holds the answer (in the right document)
+    passages: list[int]  # per candidate: its passage's rank
+    top_has_answer: list[bool]  # per passage: it holds the answer (in the right document)
+    weight: float = 1.0
+
+
+def label(record: dict[str, Any], signals: Signals) -> Question:
+    """The features and labels of one cached record."""
+    candidates, features = signals.features(record["question"], record["supports"], record["unknown"])
+    answers = record["answers"]
+    doc = record["doc_id"]
+    supports = record["supports"]
+
+    def holds(number: int, text: str) -> bool:
+        return bool(record["answerable"]) and supports[number].passage.doc_id == doc and contains_answer(text, answers)
+
+    labels = np.array(
+        [
+            holds(
+                c.passage, supports[c.passage].passage.text[slice(*supports[c.passage].passage.sentences[c.sentence])]
+            )
+            for c in candidates
+        ],
+        dtype=np.float64,
+    )
+    return Question(
+        record["id"],
+        record["set"],
+        record["split"],
+        record["kind"],
+        record["origin"],
+        bool(record["answerable"]),
+        features,
+        labels,
+        [c.passage for c in candidates],
+        [holds(i, s.passage.text) for i, s in enumerate(supports)],
+    )
+
+
+def questions(names: tuple[str, ...], signals: Signals) -> list[Question]:
+    """Every cached question of the named sets, labelled (features cached per version of qa/answerability.py)."""
+    import pickle
+
+    version = hashlib.sha256(f"{answerability.SIGNALS_VERSION}:{FEATURES}".encode()).hexdigest()[:12]
+    out: list[Question] = []
+    for name in names:
+        cached = OUT / "features" / f"{name}-{version}.pkl"
+        if cached.is_file():
+            found = [Question(**row) for row in pickle.loads(cached.read_bytes())]
+        else:
+            found = [label(record, signals) for record in load(name)]
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            cached.write_bytes(pickle.dumps([asdict(q) for q in found]))
+        out.extend(found)
+    return out
+
+
+def balance(items: list[Question]) -> None:
+    """Weights: SQuAD's own questions together weigh as much as all the blind writers' training questions."""
+    train = [q for q in items if q.split == "train"]
+    own = sum(1 for q in train if q.set == "squad_own")
+    blind = sum(1 for q in train if q.set != "squad_own")
+    for q in items:
+        q.weight = blind / own if q.set == "squad_own" and own else 1.0
+
+
+def fit_candidates(items: list[Question], columns: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Standardisation and logistic weights of the candidate model."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.vstack([q.features[:, columns] for q in items if len(q.features)])
+    y = np.concatenate([q.labels for q in items if len(q.features)])
+    w = np.concatenate([np.full(len(q.labels), q.weight) for q in items if len(q.features)])
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=C, max_iter=2000, solver="lbfgs")
+    model.fit((x - mean) / scale, y, sample_weight=w)
+    return mean, scale, model.coef_[0], float(model.intercept_[0])
+
+
+def order(q: Question, logits: np.ndarray, blend: float | None, fused: np.ndarray) -> tuple[int, int]:
+    """The top passage and the candidate highlighted in it, for a rerank blend (None: retrieval order)."""
+    if blend is None:
+        top = 0
+    else:
+        best: dict[int, float] = {}
+        for passage, logit in zip(q.passages, logits.tolist(), strict=True):
+            best[passage] = max(best.get(passage, -1e9), logit)
+        top = max(best, key=lambda p: (best[p] + blend * fused[p], -p))
+    inside = [i for i, p in enumerate(q.passages) if p == top]
+    return top, max(inside, key=lambda i: logits[i]) if inside else -1
+
+
+def summary(items: list[Question], weights: Weights, blend: float | None) -> dict[str, Any]:
+    """Decision figures of a set of questions at the model's threshold."""
+    rows = []
+    for q in items:
+        logits = weights.logits(q.features) if len(q.features) else np.zeros(0)
+        top, chosen = order(q, logits, blend, _fused(q)) if len(logits) else (0, -1)
+        confidence = weights.confidence(q.features, logits) if len(logits) else 0.0
+        rows.append(
+            {
+                "answerable": q.answerable,
+                "confidence": confidence,
+                "top": bool(q.top_has_answer[top]) if q.top_has_answer else False,
+                "sentence": bool(chosen >= 0 and q.labels[chosen] > 0),
+            }
+        )
+    return figures(rows, weights.threshold)
+
+
+def _fused(q: Question) -> np.ndarray:
+    column = FEATURES.index("fused")
+    fused = np.zeros(max(q.passages, default=-1) + 1)
+    for passage, value in zip(q.passages, q.features[:, column].tolist() if len(q.features) else [], strict=True):
+        fused[passage] = value
+    return fused
+
+
+def figures(rows: list[dict[str, Any]], threshold: float) -> dict[str, Any]:
+    """Refusals, AUROC, top passage and sentence accuracy of answered-or-not rows."""
+    answerable = [r for r in rows if r["answerable"]]
+    misses = [r for r in rows if not r["answerable"]]
+    top = [r for r in answerable if r["top"]]
+    return {
+        "answerable": len(answerable),
+        "near_misses": len(misses),
+        "near_misses_refused": _mean([r["confidence"] < threshold for r in misses]),
+        "answerable_refused": _mean([r["confidence"] < threshold for r in answerable]),
+        "auroc": _round(auroc([r["answerable"] for r in rows], [r["confidence"] for r in rows])),
+        "top_passage": _mean([r["top"] for r in answerable]),
+        "sentence_given_top": _mean([r["sentence"] for r in top]),
+    }
+
+
+def _mean(values: list[bool]) -> float | None:
+    return round(float(np.mean(values)), 4) if values else None
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def fit_question(items: list[Question], probe: Weights) -> tuple[np.ndarray, float]:
+    """The question stage: a logistic regression of "the best candidate holds the answer" on the best logit, its
+    margin over the runner-up and the best candidate's standardised features."""
+    from sklearn.linear_model import LogisticRegression
+
+    x, y, w = [], [], []
+    for q in items:
+        if not len(q.features):
+            continue
+        logits = probe.logits(q.features)
+        x.append(probe.question_inputs(q.features, logits))
+        y.append(float(q.labels[int(np.argmax(logits))] > 0))
+        w.append(q.weight)
+    model = LogisticRegression(C=C, max_iter=5000)
+    model.fit(np.array(x), np.array(y), sample_weight=np.array(w))
+    return model.coef_[0], float(model.intercept_[0])
+
+
+def threshold_for(items: list[Question], weights: Weights) -> float:
+    """The highest threshold (0.01 steps) whose false abstentions, averaged over the validation sets (each set's
+    answerable questions, the automatic near misses' sources excluded), stay at or under TARGET."""
+    by_set: dict[str, list[float]] = defaultdict(list)
+    for q in items:
+        if q.answerable:
+            logits = weights.logits(q.features) if len(q.features) else np.zeros(0)
+            by_set[q.set].append(weights.confidence(q.features, logits) if len(logits) else 0.0)
+    best = 0.0
+    for candidate in np.round(np.arange(0.01, 0.96, 0.01), 2):
+        if np.mean([np.mean(np.array(v) < candidate) for v in by_set.values()]) <= TARGET:
+            best = float(candidate)
+    return best
+
+
+def train(columns: list[int], items: list[Question]) -> tuple[Weights, dict[str, Any]]:
+    """Fit on the training side, choose the blend and threshold on validation."""
+    fit_on = [q for q in items if q.split == "train"]
+    valid = [q for q in items if q.split == "validation"]
+    mean, scale, coef, bias = fit_candidates(fit_on, columns)
+    names = tuple(FEATURES[c] for c in columns)
+    probe = Weights(names, mean, scale, coef, bias, np.zeros(len(columns) + 2), 0.0, 0.5)
+    question_weights, question_bias = fit_question(fit_on, probe)
+    trials = []
+    for blend in BLENDS:
+        weights = Weights(
+            names, mean, scale, coef, bias, question_weights, question_bias, 0.5, -1.0 if blend is None else blend
+        )
+        threshold = threshold_for(valid, weights)
+        weights = replace(weights, threshold=threshold)
+        blind_valid = [q for q in valid if q.set != "squad_own" and (q.answerable or q.origin == "blind")]
+        found = summary(blind_valid, weights, blend)
+        score = (found["top_passage"] or 0) + (found["sentence_given_top"] or 0) + (found["near_misses_refused"] or 0)
+        trials.append((score, blend, weights, found))
+    score, blend, weights, found = max(trials, key=lambda t: t[0])
+    record = {
+        "blend": blend,
+        "trials": [{"blend": b, "score": round(s, 4), **f} for s, b, _, f in trials],
+        "validation_blind": {
+            name: summary([q for q in valid if q.set == name and (q.answerable or q.origin == "blind")], weights, blend)
+            for name in sorted({q.set for q in valid})
+        },
+        "validation_with_automatic_near_misses": {
+            name: summary([q for q in valid if q.set == name], weights, blend)
+            for name in sorted({q.set for q in valid})
+        },
+        "train": {
+            name: summary([q for q in fit_on if q.set == name], weights, blend)
+            for name in sorted({q.set for q in fit_on})
+        },
+    }
+    return weights, record
+
+
+def main() -> None:
+    """Train, choose, write."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--features", help="comma-separated features to use (default: every one)")
+    parser.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
+    args = parser.parse_args()
+    names = args.features.split(",") if args.features else list(FEATURES)
+    columns = [FEATURES.index(name) for name in names]
+    signals = Signals()
+    items = questions(TRAIN_SETS, signals)
+    balance(items)
+    weights, record = train(columns, items)
+    standardised = {name: round(float(w), 4) for name, w in zip(weights.features, weights.weights, strict=True)}
+    record["weights"] = dict(sorted(standardised.items(), key=lambda kv: -abs(kv[1])))
+    inputs = ("best_logit", "margin", *weights.features)
+    stage = {name: round(float(w), 4) for name, w in zip(inputs, weights.question_weights, strict=True)}
+    record["question_weights"] = dict(sorted(stage.items(), key=lambda kv: -abs(kv[1])))
+    record["threshold"] = weights.threshold
+    print(json.dumps(record, indent=1))
+    if args.dry_run:
+        return
+    MODEL_DIR.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(weights.as_json(), indent=1) + "\n"
+    path = MODEL_DIR / answerability.MODEL_FILE
+    path.write_text(text)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    source = re.sub(r'^MODEL_SHA256 = ".*"$', f'MODEL_SHA256 = "{digest}"', SOURCE.read_text(), count=1, flags=re.M)
+    SOURCE.write_text(source)
+    (OUT / "train.json").write_text(json.dumps(record, indent=1))
+    print(f"wrote {path} (sha256 {digest})")
+
+
+if __name__ == "__main__":
+    main()
