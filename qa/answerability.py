@@ -196,7 +196,7 @@ def fragments(sentences: Sequence[str]) -> np.ndarray:
     return np.where(words < MIN_WORDS, 1.0, 0.0)
 
 
-def _share(needed: set[str], found: set[str]) -> float:
+def _share(needed: set[str] | frozenset[str], found: set[str] | frozenset[str]) -> float:
     return len(needed & found) / len(needed) if needed else 1.0
 
 
@@ -403,7 +403,7 @@ class Signals:
         return out
 
 
-def _share_all(names: list[set[str]], found: set[str]) -> float:
+def _share_all(names: list[set[str]], found: set[str] | frozenset[str]) -> float:
     return sum(1 for name in names if name <= found) / len(names) if names else 1.0
 
 
