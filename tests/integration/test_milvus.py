@@ -21,14 +21,16 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from qa import indexing, milvus_collections, milvus_writer
-from qa import paths as qa_paths
-from qa.filters import make_filter
-from qa.milvus_store import MilvusStore
-from qa.paths import Paths
-from qa.progress import SilentReporter
-from qa.retrieval import Answer, Searcher, Settings
-from qa.settings import MODES
+from qa.answering.retrieval import Answer, Searcher, Settings
+from qa.index import building as indexing
+from qa.index.stores.milvus import collections as milvus_collections
+from qa.index.stores.milvus import writer as milvus_writer
+from qa.index.stores.milvus.store import MilvusStore
+from qa.kernel import paths as qa_paths
+from qa.kernel.filters import make_filter
+from qa.kernel.paths import Paths
+from qa.kernel.progress import SilentReporter
+from qa.kernel.settings import MODES
 from tests.conftest import ESSAY, RELATED, REPO
 from tests.corpora import write_doc
 from tests.fakes import FakeEmbedder
@@ -259,9 +261,11 @@ def test_filters_are_pushed_down_and_admit_what_the_default_store_admits(tmp_pat
 BUILDER = """
 import sys, time
 from pathlib import Path
-from qa import indexing, milvus_collections, milvus_writer
-from qa import paths as qa_paths
-from qa.progress import SilentReporter
+from qa.index import building as indexing
+from qa.index.stores.milvus import collections as milvus_collections
+from qa.index.stores.milvus import writer as milvus_writer
+from qa.kernel import paths as qa_paths
+from qa.kernel.progress import SilentReporter
 from tests.fakes import FakeEmbedder
 
 corpus, index, signal, kind = sys.argv[1:5]
@@ -345,7 +349,7 @@ def test_the_cli_builds_asks_and_reports_status_with_store_option_and_env(
         import io
         from contextlib import redirect_stderr, redirect_stdout
 
-        from qa.cli import run
+        from qa.interfaces.cli.main import run
 
         out, err = io.StringIO(), io.StringIO()
         with redirect_stdout(out), redirect_stderr(err):
@@ -393,7 +397,7 @@ def test_the_related_corpus_answers_alike(tmp_path: Path) -> None:
 def test_beir_in_milvus_reuses_the_default_vectors_and_compares_equal(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from qa import cli
+    from qa.interfaces.cli import main as cli
     from tests.cli.test_eval import scifact_slice
     from tests.fakes import given
 
@@ -413,22 +417,19 @@ def test_beir_in_milvus_reuses_the_default_vectors_and_compares_equal(
 
 
 def test_bench_scale_in_milvus_searches_synthetic_corpora_exactly_below_the_threshold(tmp_path: Path) -> None:
-    from qa import milvus_bench
+    from qa.index.stores.milvus import bench
 
     rng = np.random.default_rng(0)
     real = rng.standard_normal((300, 16)).astype(np.float32)
     real /= np.linalg.norm(real, axis=1, keepdims=True)
     sentences = [f"Sentence number {number} is about topic {number % 7}." for number in range(60)]
     store = f"milvus:{tmp_path / 'ignored.db'}"
-    (point,) = milvus_bench.scale(real, sentences, ["What is topic 3 about?"], [500], folder=tmp_path, store=store)
+    (point,) = bench.scale(real, sentences, ["What is topic 3 about?"], [500], folder=tmp_path, store=store)
     assert point.passages == 500
     assert point.recall_at_10 == 1.0
     assert point.vector_index == {"kind": "milvus", "index_type": "FLAT"}
     assert point.index_mb > 0 and point.rss_mb > 0 and point.lexical_p50_ms > 0
-    assert (
-        milvus_bench.bench_paths(tmp_path, tmp_path / "index", store).store
-        == f"milvus:{tmp_path / 'index' / 'milvus.db'}"
-    )
+    assert bench.bench_paths(tmp_path, tmp_path / "index", store).store == f"milvus:{tmp_path / 'index' / 'milvus.db'}"
 
 
 VALUES = st.one_of(
@@ -454,8 +455,8 @@ CONDITIONS = st.builds(
 @pytest.fixture(scope="module")
 def metadata_collection(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, list[dict[str, Any]]]]:
     """A Milvus Lite collection of 300 generated metadata objects, as the Milvus store writes them."""
-    from qa.milvus_filters import metadata_fields
-    from qa.milvus_state import connect, release
+    from qa.index.stores.milvus.filters import metadata_fields
+    from qa.index.stores.milvus.state import connect, release
 
     drawn: list[dict[str, Any]] = []
 
@@ -490,8 +491,8 @@ def metadata_collection(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tu
 def test_pushed_down_conditions_admit_exactly_what_the_filter_admits(
     metadata_collection: tuple[Any, list[dict[str, Any]]], condition: str
 ) -> None:
-    from qa.filters import parse_condition
-    from qa.milvus_filters import condition_expression
+    from qa.index.stores.milvus.filters import condition_expression
+    from qa.kernel.filters import parse_condition
 
     client, drawn = metadata_collection
     parsed = parse_condition(condition)

@@ -9,9 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import bench, cli, indexing, rendering, scaling, store
-from qa.bench import ModeLatency, Report
-from qa.scaling import ScalePoint
+from qa.benchmarks import bench, scaling
+from qa.benchmarks.bench import ModeLatency, Report
+from qa.benchmarks.scaling import ScalePoint
+from qa.index import building
+from qa.index.stores.files import store
+from qa.interfaces.cli import main, rendering
 from tests.fakes import FakeEmbedder
 
 REQUIRED = {
@@ -85,8 +88,8 @@ def test_scale_harness_reports_exact_recall_below_the_threshold(tmp_path: Path) 
 def test_approximate_index_records_and_reapplies_its_search_parameters(monkeypatch: pytest.MonkeyPatch) -> None:
     import faiss
 
-    monkeypatch.setattr(indexing, "APPROXIMATE_THRESHOLD", 1_000)
-    built, described = indexing.make_vector_index(unit_rows(6_000))
+    monkeypatch.setattr(building, "APPROXIMATE_THRESHOLD", 1_000)
+    built, described = building.make_vector_index(unit_rows(6_000))
     assert described["kind"] == "ivf" and described["nlist"] == 128 and described["nprobe"] == 4
     reloaded = faiss.deserialize_index(faiss.serialize_index(built))
     faiss.extract_index_ivf(reloaded).nprobe = 1
@@ -151,5 +154,5 @@ def test_the_runtime_names_what_served_the_model() -> None:
 
 
 def test_sizes_without_scale_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.run(["bench", "1000"]) == cli.EXIT_USAGE
+    assert main.run(["bench", "1000"]) == main.EXIT_USAGE
     assert "--scale" in capsys.readouterr().err

@@ -1,0 +1,1 @@
+"""The default backend: FAISS, BM25, NumPy vectors and a SQLite passage table in a generation folder."""

@@ -1,0 +1,1 @@
+"""The Milvus backend: an index kept in Milvus Lite or a Milvus server."""
