@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from qa.paths import Paths
+from qa.kernel.paths import Paths
 from tests.corpora import write_doc
 from tests.live import call, failure, mcp_session
 

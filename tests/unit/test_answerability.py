@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import answerability
-from qa.answerability import (
+from qa.answering import answerability
+from qa.answering.answerability import (
     FEATURES,
     AnswerabilityModel,
     Signals,
@@ -25,14 +25,14 @@ from qa.answerability import (
     numbers_of,
     read_weights,
 )
-from qa.chunking import Passage
-from qa.engine import Engine
-from qa.errors import ModelError
-from qa.paths import Paths
-from qa.progress import SilentReporter
-from qa.retrieval import Searcher
-from qa.settings import Settings
-from qa.store import Store
+from qa.answering.retrieval import Searcher
+from qa.documents.chunking import Passage
+from qa.engine.engine import Engine
+from qa.index.stores.files.store import Store
+from qa.kernel.errors import ModelError
+from qa.kernel.paths import Paths
+from qa.kernel.progress import SilentReporter
+from qa.kernel.settings import Settings
 from tests.conftest import build_index
 from tests.fakes import FakeEmbedder, given
 
@@ -224,7 +224,7 @@ def test_engine_makes_the_model_through_its_seam_and_the_environment_turns_it_of
 def test_a_damaged_shipped_model_stops_qa_ask_with_one_line(
     essay_paths: Paths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from qa import cli
+    from qa.interfaces.cli import main as cli
 
     folder = tmp_path / "shipped"
     folder.mkdir()

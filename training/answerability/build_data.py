@@ -26,8 +26,8 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from qa.chunking import split_sentences
-from qa.evaluation import contains_answer, fold
+from qa.documents.chunking import split_sentences
+from qa.evaluation.gold import contains_answer, fold
 from training.answerability.corpora import DATA, SCIFACT, SQUAD, WH
 
 SEED = 20261207

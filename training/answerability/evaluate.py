@@ -21,12 +21,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from qa import squad
-from qa.engine import Engine
-from qa.evaluation import auroc, contains_answer
-from qa.paths import Paths
-from qa.progress import SilentReporter
-from qa.settings import Settings
+from qa.engine.engine import Engine
+from qa.evaluation import squad
+from qa.evaluation.gold import auroc, contains_answer
+from qa.kernel.paths import Paths
+from qa.kernel.progress import SilentReporter
+from qa.kernel.settings import Settings
 from training.answerability.corpora import DATA, OUT, SQUAD, materialise
 
 HELDOUT_ARTICLES = ("Spectre_(2015_film)", "To_Kill_a_Mockingbird", "Solar_energy")

@@ -20,15 +20,16 @@ from typing import Any
 
 import numpy as np
 
-from qa import answerability, squad
-from qa.answerability import DECISION_PASSAGES, Support, supports_of
-from qa.engine import Engine
-from qa.evaluation import contains_answer
-from qa.paths import Paths
-from qa.progress import SilentReporter
-from qa.retrieval import CARD_WEIGHT, Searcher, _distinct
-from qa.settings import Settings, clean_question
-from qa.store import Store
+from qa.answering import answerability
+from qa.answering.answerability import DECISION_PASSAGES, Support, supports_of
+from qa.answering.retrieval import CARD_WEIGHT, Searcher, _distinct
+from qa.engine.engine import Engine
+from qa.evaluation import squad
+from qa.evaluation.gold import contains_answer
+from qa.index.stores.files.store import Store
+from qa.kernel.paths import Paths
+from qa.kernel.progress import SilentReporter
+from qa.kernel.settings import Settings, clean_question
 from training.answerability.build_data import SQUAD_HELDOUT_ARTICLES
 from training.answerability.corpora import DATA, OUT, SQUAD, materialise
 

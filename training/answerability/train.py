@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from qa import answerability
-from qa.answerability import FEATURES, Signals, Weights
-from qa.evaluation import auroc, contains_answer
+from qa.answering import answerability
+from qa.answering.answerability import FEATURES, Signals, Weights
+from qa.evaluation.gold import auroc, contains_answer
 from training.answerability.corpora import OUT, ROOT
 from training.answerability.extract import load
 
@@ -33,7 +33,7 @@ TRAIN_SETS = ("scifact_a", "wh_a", "squad", "squad_own")
 TARGET = 0.04  # false abstentions allowed on validation: a margin under the 5% for unseen questions
 BLENDS = (None, 0.0, 0.5, 1.0, 2.0)  # passages in retrieval order, or by best candidate logit + blend × fused
 C = 1.0
-SOURCE = ROOT / "qa" / "answerability.py"
+SOURCE = ROOT / "qa" / "answering" / "answerability.py"
 MODEL_DIR = ROOT / "qa" / "models" / "answerability"
 
 
