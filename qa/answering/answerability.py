@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "answerability"
 MODEL_FILE = "answerability.json"
-MODEL_SHA256 = "859704baf5c9c61ed1a94748932af03cdd4938ad49b5cefe5fe243282d906aa6"
+MODEL_SHA256 = "8bfde4abed28ffbf9700cbc37a9fa12846a1e6a50d0dd08d81c71c9d02d202c2"
 REBUILD = "python -m training.answerability.train (or reinstall qa: the model ships in qa/models/answerability)"
 DECISION_PASSAGES = 5  # the candidate set: the first this many distinct passages of the ranking...
 SENTENCES_PER_PASSAGE = 3  # ...and this many of each one's sentences (by cosine plus word overlap)

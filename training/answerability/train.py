@@ -30,9 +30,14 @@ from training.answerability.corpora import OUT, ROOT
 from training.answerability.extract import load
 
 TRAIN_SETS = ("scifact_a", "wh_a", "squad", "squad_own")
-TARGET = 0.04  # false abstentions allowed on validation: a margin under the issue's 5% for unseen questions
+TARGET = 0.05  # false abstentions allowed on each validation set (the issue's 5%)
 BLENDS = (None, 0.0, 0.5, 1.0, 2.0)  # passages in retrieval order, or by best candidate logit + blend × fused
 C = 1.0
+# The question stage reads only the best candidate's sentence cosine: with every input (the best logit, its margin and
+# all 24 signals) it did better on validation but worse on every held-out set (held-out SQuAD AUROC 0.53 against
+# 0.74, false abstentions up to 0.40 on the gold sets over ../shared/related): signals that do not help held-out sets
+# stay off (issue 21). `--all-inputs` trains that variant.
+QUESTION_INPUTS: tuple[str, ...] | None = ("sentence_cosine",)
 SOURCE = ROOT / "qa" / "answering" / "answerability.py"
 MODEL_DIR = ROOT / "qa" / "models" / "answerability"
 
@@ -191,9 +196,10 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def fit_question(items: list[Question], probe: Weights) -> tuple[np.ndarray, float]:
+def fit_question(items: list[Question], probe: Weights, inputs: tuple[str, ...] | None = None) -> tuple[np.ndarray, float]:
     """The question stage: a logistic regression of "the best candidate holds the answer" on the best logit, its
-    margin over the runner-up and the best candidate's standardised features."""
+    margin over the runner-up and the best candidate's standardised features (only `inputs` of these, when given;
+    the others get weight 0)."""
     from sklearn.linear_model import LogisticRegression
 
     x, y, w = [], [], []
@@ -204,14 +210,17 @@ def fit_question(items: list[Question], probe: Weights) -> tuple[np.ndarray, flo
         x.append(probe.question_inputs(q.features, logits))
         y.append(float(q.labels[int(np.argmax(logits))] > 0))
         w.append(q.weight)
+    names = ("best_logit", "margin", *probe.features)
+    keep = [i for i, name in enumerate(names) if inputs is None or name in inputs]
     model = LogisticRegression(C=C, max_iter=5000)
-    model.fit(np.array(x), np.array(y), sample_weight=np.array(w))
-    return model.coef_[0], float(model.intercept_[0])
+    model.fit(np.array(x)[:, keep], np.array(y), sample_weight=np.array(w))
+    coef = np.zeros(len(names))
+    coef[keep] = model.coef_[0]
+    return coef, float(model.intercept_[0])
 
 
 def threshold_for(items: list[Question], weights: Weights) -> float:
-    """The highest threshold (0.01 steps) whose false abstentions, averaged over the validation sets (each set's
-    answerable questions, the automatic near misses' sources excluded), stay at or under TARGET."""
+    """The highest threshold (0.01 steps) whose false abstentions stay at or under TARGET on every validation set."""
     by_set: dict[str, list[float]] = defaultdict(list)
     for q in items:
         if q.answerable:
@@ -219,19 +228,21 @@ def threshold_for(items: list[Question], weights: Weights) -> float:
             by_set[q.set].append(weights.confidence(q.features, logits) if len(logits) else 0.0)
     best = 0.0
     for candidate in np.round(np.arange(0.01, 0.96, 0.01), 2):
-        if np.mean([np.mean(np.array(v) < candidate) for v in by_set.values()]) <= TARGET:
+        if max(float(np.mean(np.array(v) < candidate)) for v in by_set.values()) <= TARGET:
             best = float(candidate)
     return best
 
 
-def train(columns: list[int], items: list[Question]) -> tuple[Weights, dict[str, Any]]:
+def train(
+    columns: list[int], items: list[Question], inputs: tuple[str, ...] | None = QUESTION_INPUTS
+) -> tuple[Weights, dict[str, Any]]:
     """Fit on the training side, choose the blend and threshold on validation."""
     fit_on = [q for q in items if q.split == "train"]
     valid = [q for q in items if q.split == "validation"]
     mean, scale, coef, bias = fit_candidates(fit_on, columns)
     names = tuple(FEATURES[c] for c in columns)
     probe = Weights(names, mean, scale, coef, bias, np.zeros(len(columns) + 2), 0.0, 0.5)
-    question_weights, question_bias = fit_question(fit_on, probe)
+    question_weights, question_bias = fit_question(fit_on, probe, inputs)
     trials = []
     for blend in BLENDS:
         weights = Weights(
@@ -268,13 +279,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--features", help="comma-separated features to use (default: every one)")
     parser.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
+    parser.add_argument("--all-inputs", action="store_true", help="the question stage reads every input")
     args = parser.parse_args()
     names = args.features.split(",") if args.features else list(FEATURES)
     columns = [FEATURES.index(name) for name in names]
     signals = Signals()
     items = questions(TRAIN_SETS, signals)
     balance(items)
-    weights, record = train(columns, items)
+    weights, record = train(columns, items, None if args.all_inputs else QUESTION_INPUTS)
     standardised = {name: round(float(w), 4) for name, w in zip(weights.features, weights.weights, strict=True)}
     record["weights"] = dict(sorted(standardised.items(), key=lambda kv: -abs(kv[1])))
     inputs = ("best_logit", "margin", *weights.features)
