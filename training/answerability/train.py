@@ -196,7 +196,9 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def fit_question(items: list[Question], probe: Weights, inputs: tuple[str, ...] | None = None) -> tuple[np.ndarray, float]:
+def fit_question(
+    items: list[Question], probe: Weights, inputs: tuple[str, ...] | None = None
+) -> tuple[np.ndarray, float]:
     """The question stage: a logistic regression of "the best candidate holds the answer" on the best logit, its
     margin over the runner-up and the best candidate's standardised features (only `inputs` of these, when given;
     the others get weight 0)."""
