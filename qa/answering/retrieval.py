@@ -81,10 +81,8 @@ class Searcher:
             if about is not None:
                 return about
         judged = self.answerability is not None and self.verifier is None and ranking.query_vector is not None
-        # the answerability model decides on a fixed candidate set, whatever k is: the first DECISION_PASSAGES
-        chosen = self._choose(
-            ranking.rows, max(settings.k, DECISION_PASSAGES), _exhaustive(asked)
-        )
+        # every decision reads a fixed candidate set, whatever k is: the first DECISION_PASSAGES passages
+        chosen = self._choose(ranking.rows, max(settings.k, DECISION_PASSAGES), _exhaustive(asked))
         scores = {row: ranking.fused[row] * (1.0 if passage.kind == "text" else CARD_WEIGHT) for row, passage in chosen}
         chosen.sort(key=lambda pair: -scores[pair[0]])
         scored = [self._sentence_scores(row, passage, ranking.query_vector, ranking.terms) for row, passage in chosen]
