@@ -3,11 +3,17 @@ asks questions, opens cited sources, sends bad arguments and changes the corpus 
 
 from __future__ import annotations
 
+import shutil
+from typing import Any
+
 import pytest
+from jsonschema.validators import validator_for
+from mcp import ClientSession
 from mcp.shared.exceptions import MCPError
 
 from qa.paths import Paths
-from tests.corpora import write_doc
+from tests.conftest import ESSAY
+from tests.corpora import EVERY_KIND, write_doc, write_every_kind
 from tests.live import call, failure, mcp_session
 
 CHIP_QUESTION = "Which company leads global chip foundries?"
@@ -85,6 +91,56 @@ async def test_filters_narrow_the_search(essay_paths: Paths) -> None:
         assert {passage["doc_id"] for passage in dated["passages"]} == {ESSAY_ID}
         one = await call(session, "ask", question | {"doc": "notes/chips.md", "k": 1})
         assert [passage["doc_id"] for passage in one["passages"]] == ["notes/chips.md"]
+
+
+async def checked_call(session: ClientSession, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """A tool call through the official client (which checks the structured content against the tool's output
+    schema), checked again here against the schema the client was given."""
+    answer = await call(session, tool, arguments)
+    (listed,) = [found for found in (await session.list_tools()).tools if found.name == tool]
+    assert listed.output_schema is not None
+    checker = validator_for(listed.output_schema)(listed.output_schema)
+    assert [error.message for error in checker.iter_errors(answer)] == []
+    return answer
+
+
+async def test_metadata_cards_of_every_format_reach_the_official_client(paths: Paths) -> None:
+    # The user's step: "Who wrote the Okavango memo?" at k=1, answered by the .docx file's card (start: null), which
+    # the official client refused as "None is not of type 'integer'".
+    write_every_kind(paths.corpus)
+    async with mcp_session(paths) as session:
+        who = await checked_call(session, "ask", {"question": "Who wrote the Okavango memo?", "k": 1})
+        (card,) = who["passages"]
+        assert (card["doc_id"], card["kind"], card["start"], card["end"]) == ("okavango.docx", "metadata", None, None)
+        assert "author: Neo Sebego" in card["text"]
+        assert card["uri"] == "qa://documents/okavango.docx"
+        kinds = set()
+        for doc_id in EVERY_KIND:
+            answer = await checked_call(session, "ask", {"question": "Who wrote it, and when?", "doc": doc_id, "k": 50})
+            kinds |= {(doc_id.rsplit(".", 1)[1], passage["kind"]) for passage in answer["passages"]}
+        assert {("docx", "metadata"), ("html", "metadata"), ("pdf", "metadata"), ("epub", "metadata")} <= kinds
+        assert {("md", "front matter"), ("md", "text"), ("txt", "text")} <= kinds
+        listed = await checked_call(session, "list_documents", {})
+        assert listed["count"] == len(EVERY_KIND)
+        status = await checked_call(session, "status", {})
+        assert status["documents"] == len(EVERY_KIND)
+
+
+@pytest.mark.model
+async def test_the_users_docx_questions_with_the_real_model(paths: Paths) -> None:
+    # The corpus the user tried: the essay, a Markdown note, a .txt and a .docx of their own.
+    shutil.copy(ESSAY, paths.corpus / ESSAY.name)
+    write_every_kind(paths.corpus)
+    for doc_id in ("harbour.html", "chips.pdf", "delta.epub", "notes/plain.md"):
+        (paths.corpus / doc_id).unlink()
+    async with mcp_session(paths, real_model=True) as session:
+        who = await checked_call(session, "ask", {"question": "Who wrote the Okavango memo?", "k": 1})
+        assert [(passage["doc_id"], passage["kind"]) for passage in who["passages"]] == [("okavango.docx", "metadata")]
+        question = "How much did the field station spend on solar panel repairs?"
+        for k in (1, 2, 5):
+            spent = await checked_call(session, "ask", {"question": question, "k": k})
+            assert spent["passages"][0]["doc_id"] == "station.txt"
+            assert "4,200 dollars" in spent["passages"][0]["text"]
 
 
 BAD_CALLS: list[tuple[str, dict[str, object], str]] = [
