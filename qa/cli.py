@@ -196,11 +196,11 @@ def ask(
 
 
 def _stdin_questions() -> Iterator[str]:
+    """Every line of stdin, blank ones too: each gets its output line (an error for an unusable one)."""
     if sys.stdin.isatty():
         click.echo("qa: reading questions from standard input, one per line (Ctrl-D to end)", err=True)
     for line in sys.stdin:
-        if line.strip():
-            yield line.rstrip("\n")
+        yield line.rstrip("\n")
 
 
 def _searcher(paths: qa_paths.Paths, model: str | None) -> Searcher:

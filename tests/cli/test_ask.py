@@ -55,13 +55,41 @@ def test_second_ask_uses_the_fresh_index_quietly(qa: Any, essay_paths: Paths) ->
 
 def test_stdin_batch_prints_one_json_line_per_question(qa: Any, essay_paths: Paths) -> None:
     questions = ["Which company leads global chip foundries?", "Who is Gina Raimondo?", "What is a fool's errand?"]
-    stdin = questions[0] + "\n\n   \n" + questions[1] + "\n" + questions[2]
+    stdin = "\n".join(questions)
     result = qa("ask", *where(essay_paths), "--json", "-k", "2", stdin=stdin)
     assert result.code == 0
     answers = result.json_lines()
     assert [a["question"] for a in answers] == questions
     assert all(len(a["passages"]) == 2 for a in answers)
     assert "qa:" in result.err, "building the index is reported on stderr, not stdout"
+
+
+def test_blank_stdin_lines_each_get_an_error_line_and_exit_code_2(qa: Any, essay_paths: Paths) -> None:
+    # The user's step: 4 lines in, one blank and one of spaces; every line gets its output line, in step.
+    stdin = "Which company leads global chip foundries?\n\n   \nWho is Gina Raimondo?\n"
+    result = qa("ask", *where(essay_paths), "--json", "-k", "2", stdin=stdin)
+    assert result.code == 2
+    answers = result.json_lines()
+    assert [a["question"] for a in answers] == [
+        "Which company leads global chip foundries?",
+        "",
+        "   ",
+        "Who is Gina Raimondo?",
+    ]
+    assert [bool(a["passages"]) for a in answers] == [True, False, False, True]
+    for blank in answers[1:3]:
+        assert blank["answered"] is False
+        assert blank["error"].startswith("the question is empty")
+    errors = [line for line in result.err.splitlines() if line.startswith("qa: error:")]
+    assert len(errors) == 2 and all("the question is empty" in line for line in errors)
+
+
+def test_blank_stdin_lines_in_text_mode_are_said_and_exit_code_2(qa: Any, essay_paths: Paths) -> None:
+    result = qa("ask", *where(essay_paths), "-k", "1", stdin="TSMC foundries\n\t \nRaimondo\n")
+    assert result.code == 2
+    assert result.out.count("1. There can be no winners") == 2, "both questions are answered as usual"
+    errors = [line for line in result.err.splitlines() if line.startswith("qa: error:")]
+    assert errors == ['qa: error: the question is empty: type one, e.g. "Which company leads global chip foundries?"']
 
 
 def test_stdin_batch_reports_a_bad_line_and_goes_on(qa: Any, essay_paths: Paths) -> None:
