@@ -18,7 +18,7 @@ from qa.cli_options import location_options
 from qa.commands.serving import mcp_command
 from qa.console import ClickReporter
 from qa.errors import QAError
-from qa.filters import make_filter
+from qa.filters import Filter, make_filter
 from qa.milvus_status import describe as describe_store
 from qa.settings import DEFAULT_MODE, MODES, Mode, Settings
 from qa.wording import plural
@@ -42,21 +42,14 @@ def main(context: click.Context, corpus: str | None, index_dir: str | None, mode
     With no command, opens the terminal app.
     """
     if context.invoked_subcommand is None:
-        _run_app(corpus, index_dir, model)
+        _run_app(corpus, index_dir, model, Filter())
 
 
-@main.command()
-@location_options
-def tui(corpus: str | None, index_dir: str | None, model: str | None) -> None:
-    """Open the terminal app."""
-    _run_app(corpus, index_dir, model)
-
-
-def _run_app(corpus: str | None, index_dir: str | None, model: str | None) -> None:
+def _run_app(corpus: str | None, index_dir: str | None, model: str | None, search_filter: Filter) -> None:
     from qa.tui.app import create_app
 
     factory = click.get_current_context().find_root().obj
-    create_app(qa_paths.resolve(corpus, index_dir), model, factory, watch=True).run()
+    create_app(qa_paths.resolve(corpus, index_dir), model, factory, watch=True, search_filter=search_filter).run()
 
 
 @main.command("index")
@@ -141,6 +134,17 @@ def filter_options(function: F) -> F:
         help="Only documents whose path in the corpus matches GLOB (a folder name takes all below it); repeatable.",
     )(function)
     return function
+
+
+@main.command()
+@location_options
+@filter_options
+def tui(
+    corpus: str | None, index_dir: str | None, model: str | None, within: tuple[str, ...], where: tuple[str, ...]
+) -> None:
+    """Open the terminal app; with --in/--where, questions are asked only of the documents they admit (F3 changes
+    the filter)."""
+    _run_app(corpus, index_dir, model, make_filter(within, where))
 
 
 @main.command()
