@@ -1,5 +1,5 @@
 """`python -m qa` runs the command line."""
 
-from qa.cli import entry
+from qa.interfaces.cli.main import entry
 
 entry()

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from qa import indexing, manifest
-from qa.paths import Paths
-from qa.progress import SilentReporter
+from qa.index import building, manifest
+from qa.kernel.paths import Paths
+from qa.kernel.progress import SilentReporter
 from tests.fakes import FakeEmbedder
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,7 +54,7 @@ def essay_paths(paths: Paths) -> Paths:
 
 def build_index(paths: Paths, embedder: FakeEmbedder) -> None:
     """Build the index and pin its build time, so what the status and the app show does not change from run to run."""
-    indexing.build(paths, embedder, SilentReporter())
+    building.build(paths, embedder, SilentReporter())
     found = manifest.read(paths.index)
     manifest.write(paths.index, dataclasses.replace(found, built_at=FIXED_BUILT_AT, build_seconds=1.5))
 
@@ -81,7 +81,7 @@ def related_paths(paths: Paths) -> Paths:
 @pytest.fixture(scope="session")
 def real_embedder() -> Iterator[object]:
     """The bundled all-MiniLM-L6-v2, loaded once for the whole session."""
-    from qa.embedding import SentenceTransformerEmbedder
+    from qa.models.embedding import SentenceTransformerEmbedder
 
     embedder = SentenceTransformerEmbedder()
     embedder.model  # noqa: B018 - load now, once

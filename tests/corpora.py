@@ -3,12 +3,14 @@ passages a corpus should give."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-from qa import documents
-from qa.chunking import Passage, chunk
-from qa.paths import Paths
-from qa.progress import SilentReporter
+from qa.documents import loading
+from qa.documents.base import Document, Source
+from qa.documents.chunking import Passage, chunk
+from qa.kernel.paths import Paths
+from qa.kernel.progress import SilentReporter
 
 
 def topic_paragraph(topic: str, number: int) -> str:
@@ -48,18 +50,29 @@ repair the sensors and write the software that schedules each move, a change the
 """
 
 
+def essay_with_notes(folder: Path) -> Path:
+    """`folder` made a corpus of the essay and two generated documents, one with front matter."""
+    from tests.conftest import ESSAY
+
+    folder.mkdir()
+    shutil.copy(ESSAY, folder / ESSAY.name)
+    write_doc(folder, "notes/glaciers.md", "glaciers of the northern valley")
+    write_doc(folder, "notes/harbour_cranes.md", "harbour cranes and dockworkers", paragraphs=2)
+    return folder
+
+
 def expected_passages(paths: Paths) -> list[Passage]:
     """The passages the corpus should give, chunked here without an index."""
-    docs = documents.load_all(documents.scan(paths.corpus, lambda message: None), lambda message: None)
+    docs = loading.load_all(loading.scan(paths.corpus, lambda message: None), lambda message: None)
     return [passage for doc in docs for passage in chunk(doc)]
 
 
-def load_file(path: Path, corpus: Path) -> tuple[documents.Document | None, list[str]]:
+def load_file(path: Path, corpus: Path) -> tuple[Document | None, list[str]]:
     """The document loaded from one file of the corpus, and the warnings loading it gave."""
     stat = path.stat()
-    source = documents.Source(path.relative_to(corpus).as_posix(), path, stat.st_size, stat.st_mtime_ns)
+    source = Source(path.relative_to(corpus).as_posix(), path, stat.st_size, stat.st_mtime_ns)
     reporter = SilentReporter()
-    return documents.load(source, reporter.warn), reporter.warnings
+    return loading.load(source, reporter.warn), reporter.warnings
 
 
 def make_docx(

@@ -13,7 +13,7 @@ def exported_cache(factory: pytest.TempPathFactory) -> Path:
     """A cache folder holding the bundled model's checked fp32 export, made on first call (later calls share it:
     tests that change it work on a copy)."""
     if "fp32" not in _MADE:
-        from qa.onnx_embedding import OnnxEmbedder
+        from qa.models.onnx.embedding import OnnxEmbedder
 
         cache = factory.mktemp("onnx-cache")
         with pytest.MonkeyPatch.context() as patch:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.embedding import Embedder
-from qa.verifier import Candidate
+from qa.models.embedding import Embedder
+from qa.models.verifier.model import Candidate
 
 _WORD = re.compile(r"\w+")
 

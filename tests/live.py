@@ -15,13 +15,13 @@ from typing import Any
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from qa.paths import Paths
+from qa.kernel.paths import Paths
 from tests.conftest import REPO
 
 # `qa` with the fake embedder behind it, through the CLI's embedder seam (cli.run's make_embedder).
 FAKE_QA = (
     "import sys\n"
-    "from qa.cli import run\n"
+    "from qa.interfaces.cli.main import run\n"
     "from tests.fakes import FakeEmbedder, given\n"
     "sys.exit(run(sys.argv[1:], given(FakeEmbedder())))\n"
 )

@@ -26,7 +26,7 @@ from typing import IO, Any
 
 REPO = Path(__file__).resolve().parent.parent
 FAKE = """import sys
-from qa.cli import run
+from qa.interfaces.cli.main import run
 from tests.fakes import FakeEmbedder, given
 sys.exit(run(sys.argv[1:], given(FakeEmbedder())))
 """

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.embedding import bundled_model_path
+from qa.models.embedding import bundled_model_path
 
 DIMENSION = 8
 VOCABULARY = 30522  # the bundled tokenizer's

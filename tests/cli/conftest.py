@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from qa import cli
-from qa.embedding import Embedder
-from qa.engine import EmbedderFactory
-from qa.paths import Paths
+from qa.engine.engine import EmbedderFactory
+from qa.interfaces.cli import main
+from qa.kernel.paths import Paths
+from qa.models.embedding import Embedder
 from tests.conftest import REPO
 from tests.fakes import FakeEmbedder
 
@@ -41,7 +41,7 @@ class Result:
 
 _PROBE = """
 import json, sys
-from qa.cli import run
+from qa.interfaces.cli.main import run
 code = run(sys.argv[1:])
 print("\\n" + json.dumps({"code": code, "modules": sorted({name.split(".")[0] for name in sys.modules})}))
 """
@@ -94,7 +94,7 @@ def qa(
         capsys.readouterr()
         if stdin is not None:
             monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-        code = cli.run(list(args), make_embedder)
+        code = main.run(list(args), make_embedder)
         captured = capsys.readouterr()
         return Result(code, captured.out, captured.err)
 

@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from qa import adding, cli, manifest
-from qa.paths import Paths
-from qa.store import Store
+from qa.documents import adding
+from qa.index import manifest
+from qa.index.stores.files.store import Store
+from qa.interfaces.cli import main
+from qa.kernel.paths import Paths
 from tests.cli.conftest import fake_embedder_for, where
 from tests.corpora import HTML, topic_paragraph
 
@@ -95,7 +97,7 @@ def test_add_file_copies_it_and_updates_the_index(
     source = tmp_path / "elsewhere" / "tides.md"
     source.parent.mkdir()
     source.write_text("# Tides\n\n" + topic_paragraph("spring tides", 1) + "\n", encoding="utf-8")
-    assert cli.run(qa_add(essay_paths, str(source)), fake_embedder_for) == 0
+    assert main.run(qa_add(essay_paths, str(source)), fake_embedder_for) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"added     tides.md  <- {source}"
     assert out[1].startswith("indexed 2 documents, ")
@@ -108,10 +110,10 @@ def test_adding_the_same_file_again_changes_nothing(
 ) -> None:
     source = tmp_path / "notes.txt"
     source.write_text(NOTES, encoding="utf-8")
-    assert cli.run(qa_add(essay_paths, str(source)), fake_embedder_for) == 0
+    assert main.run(qa_add(essay_paths, str(source)), fake_embedder_for) == 0
     generation = manifest.read(essay_paths.index).generation
     capsys.readouterr()
-    assert cli.run(qa_add(essay_paths, str(source)), fake_embedder_for) == 0
+    assert main.run(qa_add(essay_paths, str(source)), fake_embedder_for) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"unchanged notes.txt  <- {source}"
     assert out[1].startswith("index is up to date: 2 documents")
@@ -122,7 +124,7 @@ def test_add_creates_a_missing_corpus_folder(tmp_path: Path) -> None:
     paths = Paths(corpus=tmp_path / "new" / "corpus", index=tmp_path / "new" / "index")
     source = tmp_path / "notes.txt"
     source.write_text(NOTES, encoding="utf-8")
-    assert cli.run(qa_add(paths, str(source)), fake_embedder_for) == 0
+    assert main.run(qa_add(paths, str(source)), fake_embedder_for) == 0
     assert contents(paths.corpus) == {"notes.txt": NOTES.encode()}
     assert indexed(paths) == ["notes.txt"]
 
@@ -153,7 +155,7 @@ def test_bad_files_are_refused_and_nothing_is_written(
     good.write_text(NOTES)
     before = contents(essay_paths.corpus)
     bad = make(folder)  # type: ignore[operator]
-    assert cli.run(qa_add(essay_paths, str(good), str(bad)), fake_embedder_for) == 2
+    assert main.run(qa_add(essay_paths, str(good), str(bad)), fake_embedder_for) == 2
     err = capsys.readouterr().err
     assert err.startswith("qa: error: ")
     assert message in err
@@ -166,7 +168,7 @@ def test_add_url_saves_markdown_with_front_matter(
     essay_paths: Paths, server: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = f"{server}/harbour"
-    assert cli.run(qa_add(essay_paths, url), fake_embedder_for) == 0
+    assert main.run(qa_add(essay_paths, url), fake_embedder_for) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"added     harbour-automation.md  <- {url}"
     assert out[1].startswith("indexed 2 documents")
@@ -190,11 +192,11 @@ def test_add_url_saves_markdown_with_front_matter(
 
 
 def test_same_url_again_refreshes_its_file_and_another_url_gets_a_new_name(essay_paths: Paths, server: str) -> None:
-    assert cli.run(qa_add(essay_paths, f"{server}/harbour"), fake_embedder_for) == 0
+    assert main.run(qa_add(essay_paths, f"{server}/harbour"), fake_embedder_for) == 0
     first = (essay_paths.corpus / "harbour-automation.md").read_bytes()
-    assert cli.run(qa_add(essay_paths, f"{server}/harbour"), fake_embedder_for) == 0
+    assert main.run(qa_add(essay_paths, f"{server}/harbour"), fake_embedder_for) == 0
     assert (essay_paths.corpus / "harbour-automation.md").read_bytes() == first
-    assert cli.run(qa_add(essay_paths, f"{server}/mirror/harbour"), fake_embedder_for) == 0
+    assert main.run(qa_add(essay_paths, f"{server}/mirror/harbour"), fake_embedder_for) == 0
     meta, body = front_matter(essay_paths.corpus / "harbour-automation-2.md")
     assert meta["source_url"] == f"{server}/mirror/harbour"
     assert "western terminal" in body
@@ -202,7 +204,7 @@ def test_same_url_again_refreshes_its_file_and_another_url_gets_a_new_name(essay
 
 
 def test_add_plain_text_url(essay_paths: Paths, server: str) -> None:
-    assert cli.run(qa_add(essay_paths, f"{server}/notes.txt"), fake_embedder_for) == 0
+    assert main.run(qa_add(essay_paths, f"{server}/notes.txt"), fake_embedder_for) == 0
     meta, body = front_matter(essay_paths.corpus / "notes.md")
     assert meta["title"] == "notes"
     assert meta["source_url"] == f"{server}/notes.txt"
@@ -230,7 +232,7 @@ def test_failed_fetch_is_a_clear_error_that_leaves_the_corpus_untouched(
     monkeypatch.setattr(adding, "MAX_BYTES", 5_000)
     before = contents(essay_paths.corpus)
     url = f"{server}{path}"
-    assert cli.run(qa_add(essay_paths, f"{server}/notes.txt", url), fake_embedder_for) == 2
+    assert main.run(qa_add(essay_paths, f"{server}/notes.txt", url), fake_embedder_for) == 2
     err = capsys.readouterr().err
     assert err.startswith("qa: error: ")
     assert message.format(url=url) in err
@@ -244,7 +246,7 @@ def test_connection_refused_is_a_clear_error(
 ) -> None:
     before = contents(essay_paths.corpus)
     url = f"http://127.0.0.1:{closed_port}/page"
-    assert cli.run(qa_add(essay_paths, url), fake_embedder_for) == 2
+    assert main.run(qa_add(essay_paths, url), fake_embedder_for) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"qa: error: could not fetch {url}: ")
     assert "Connection refused" in err
@@ -253,10 +255,10 @@ def test_connection_refused_is_a_clear_error(
 
 
 def test_other_url_schemes_are_refused(essay_paths: Paths, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.run(qa_add(essay_paths, "ftp://example.org/notes.txt"), fake_embedder_for) == 2
+    assert main.run(qa_add(essay_paths, "ftp://example.org/notes.txt"), fake_embedder_for) == 2
     assert "qa add fetches only http:// and https:// addresses" in capsys.readouterr().err
 
 
 def test_add_needs_an_argument(essay_paths: Paths, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.run(["add", "--corpus", str(essay_paths.corpus)]) == 2
+    assert main.run(["add", "--corpus", str(essay_paths.corpus)]) == 2
     assert "Missing argument 'PATH_OR_URL...'" in capsys.readouterr().err

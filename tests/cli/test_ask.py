@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from qa.answer import Answer, Hit
-from qa.chunking import Passage
-from qa.paths import Paths
-from qa.rendering import render_answer
+from qa.answering.answer import Answer, Hit
+from qa.documents.chunking import Passage
+from qa.interfaces.cli.rendering import render_answer
+from qa.kernel.paths import Paths
 from tests.cli.conftest import where
 from tests.conftest import ESSAY
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from qa import manifest
-from qa.errors import IndexCorruptError
-from qa.paths import Paths
-from qa.store import Store
+from qa.index import manifest
+from qa.index.stores.files.store import Store
+from qa.kernel.errors import IndexCorruptError
+from qa.kernel.paths import Paths
 from tests.cli.conftest import assert_one_line_error, where
 from tests.conftest import REPO
 

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from qa import beir, cli
-from qa.embedding import Embedder
-from qa.engine import EmbedderFactory
-from qa.paths import Paths
+from qa.engine.engine import EmbedderFactory
+from qa.evaluation import beir
+from qa.interfaces.cli import main
+from qa.kernel.paths import Paths
+from qa.models.embedding import Embedder
 from tests.cli.conftest import fake_embedder_for, where
 from tests.conftest import ESSAY, REPO, SCIFACT
 from tests.fakes import FakeEmbedder, given
@@ -28,7 +29,7 @@ def gold_paths(essay_paths: Paths) -> Paths:
 
 
 def qa(*args: str, make_embedder: EmbedderFactory = fake_embedder_for) -> int:
-    return cli.run(list(args), make_embedder)
+    return main.run(list(args), make_embedder)
 
 
 def test_eval_json_reports_every_mode_on_the_default_gold_set(

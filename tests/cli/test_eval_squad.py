@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from qa.paths import Paths
+from qa.kernel.paths import Paths
 from tests.cli.conftest import Result, assert_one_line_error, where
 from tests.unit.test_squad import TINY
 

@@ -6,11 +6,12 @@ import json
 
 import pytest
 
-from qa import cli, indexing, manifest
-from qa.embedding import DEFAULT_MODEL
-from qa.engine import EmbedderFactory
-from qa.paths import Paths
-from qa.progress import SilentReporter
+from qa.engine.engine import EmbedderFactory
+from qa.index import building, manifest
+from qa.interfaces.cli import main
+from qa.kernel.paths import Paths
+from qa.kernel.progress import SilentReporter
+from qa.models.embedding import DEFAULT_MODEL
 from tests.cli.conftest import command_modules, where
 from tests.corpora import topic_paragraph, write_doc
 from tests.fakes import FakeEmbedder
@@ -38,17 +39,17 @@ def qa_index(paths: Paths, *args: str) -> list[str]:
 
 def state(paths: Paths) -> tuple[bytes, list[str]]:
     """The manifest's bytes and the generation folders: what a dry run must not touch."""
-    folders = sorted(path.name for path in paths.index.iterdir() if path.name.startswith(indexing.GENERATION_PREFIX))
+    folders = sorted(path.name for path in paths.index.iterdir() if path.name.startswith(building.GENERATION_PREFIX))
     return (paths.index / manifest.MANIFEST).read_bytes(), folders
 
 
 def test_index_then_noop(essay_paths: Paths, embedders: list[FakeEmbedder], capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.run(qa_index(essay_paths), collecting(embedders)) == 0
+    assert main.run(qa_index(essay_paths), collecting(embedders)) == 0
     out = capsys.readouterr().out
     passages = manifest.read(essay_paths.index).passages
     assert out.startswith(f"indexed 1 document, {passages} passages in ")
     assert out.rstrip().endswith(f"({passages} embedded; 1 added, 0 changed, 0 removed)")
-    assert cli.run(qa_index(essay_paths), collecting(embedders)) == 0
+    assert main.run(qa_index(essay_paths), collecting(embedders)) == 0
     assert capsys.readouterr().out.startswith(f"index is up to date: 1 document, {passages} passages (")
     assert embedders[1].calls == []
 
@@ -56,9 +57,9 @@ def test_index_then_noop(essay_paths: Paths, embedders: list[FakeEmbedder], caps
 def test_index_reports_what_changed(
     essay_paths: Paths, embedders: list[FakeEmbedder], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert cli.run(qa_index(essay_paths), collecting(embedders)) == 0
+    assert main.run(qa_index(essay_paths), collecting(embedders)) == 0
     write_doc(essay_paths.corpus, "tides.md", "spring tides")
-    assert cli.run(qa_index(essay_paths), collecting(embedders)) == 0
+    assert main.run(qa_index(essay_paths), collecting(embedders)) == 0
     out = capsys.readouterr().out.splitlines()[-1]
     assert out.startswith("indexed 2 documents, ")
     assert out.endswith(f"({embedders[1].calls[0]} embedded; 1 added, 0 changed, 0 removed)")
@@ -67,11 +68,11 @@ def test_index_reports_what_changed(
 def test_dry_run_before_the_first_build_counts_every_passage(
     essay_paths: Paths, embedders: list[FakeEmbedder], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert cli.run(qa_index(essay_paths, "--dry-run"), collecting(embedders)) == 0
+    assert main.run(qa_index(essay_paths, "--dry-run"), collecting(embedders)) == 0
     out = capsys.readouterr().out.splitlines()
     assert not essay_paths.index.exists()
     assert embedders == []
-    result = indexing.build(essay_paths, FakeEmbedder(), SilentReporter())
+    result = building.build(essay_paths, FakeEmbedder(), SilentReporter())
     assert out == [
         "add     no-winners-ai-race.md",
         f"1 to add, 0 changed, 0 to remove, 0 unchanged; {result.embedded} passages to embed",
@@ -84,17 +85,17 @@ def test_dry_run_lists_changes_without_touching_the_index(
     corpus = essay_paths.corpus
     write_doc(corpus, "glaciers.md", "glaciers of the northern valley")
     write_doc(corpus, "orchard.txt", "orchard apples")
-    indexing.build(essay_paths, FakeEmbedder(), SilentReporter())
+    building.build(essay_paths, FakeEmbedder(), SilentReporter())
     with (corpus / "glaciers.md").open("a", encoding="utf-8") as stream:
         stream.write("\n" + topic_paragraph("glaciers of the northern valley", 8) + "\n")
     (corpus / "orchard.txt").unlink()
     write_doc(corpus, "harbour/cranes.md", "harbour cranes", paragraphs=2)
     before = state(essay_paths)
-    assert cli.run(qa_index(essay_paths, "--dry-run"), collecting(embedders)) == 0
+    assert main.run(qa_index(essay_paths, "--dry-run"), collecting(embedders)) == 0
     out = capsys.readouterr().out.splitlines()
     assert state(essay_paths) == before
     assert embedders == []
-    result = indexing.build(essay_paths, FakeEmbedder(), SilentReporter())
+    result = building.build(essay_paths, FakeEmbedder(), SilentReporter())
     assert result.embedded > 0
     assert out == [
         "add     harbour/cranes.md",
@@ -107,13 +108,13 @@ def test_dry_run_lists_changes_without_touching_the_index(
 def test_dry_run_full_counts_everything(
     essay_paths: Paths, embedders: list[FakeEmbedder], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    built = indexing.build(essay_paths, FakeEmbedder(), SilentReporter())
+    built = building.build(essay_paths, FakeEmbedder(), SilentReporter())
     before = state(essay_paths)
-    assert cli.run(qa_index(essay_paths, "--dry-run"), collecting(embedders)) == 0
+    assert main.run(qa_index(essay_paths, "--dry-run"), collecting(embedders)) == 0
     assert (
         capsys.readouterr().out.splitlines()[-1] == "0 to add, 0 changed, 0 to remove, 1 unchanged; 0 passages to embed"
     )
-    assert cli.run(qa_index(essay_paths, "--dry-run", "--full"), collecting(embedders)) == 0
+    assert main.run(qa_index(essay_paths, "--dry-run", "--full"), collecting(embedders)) == 0
     assert capsys.readouterr().out.splitlines()[-1].endswith(f"; {built.passages} passages to embed")
     assert state(essay_paths) == before
 
@@ -121,9 +122,9 @@ def test_dry_run_full_counts_everything(
 def test_full_rebuilds_everything(
     essay_paths: Paths, embedders: list[FakeEmbedder], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert cli.run(qa_index(essay_paths), collecting(embedders)) == 0
+    assert main.run(qa_index(essay_paths), collecting(embedders)) == 0
     generation = manifest.read(essay_paths.index).generation
-    assert cli.run(qa_index(essay_paths, "--full"), collecting(embedders)) == 0
+    assert main.run(qa_index(essay_paths, "--full"), collecting(embedders)) == 0
     passages = manifest.read(essay_paths.index).passages
     assert capsys.readouterr().out.splitlines()[-1].endswith(f"({passages} embedded; 1 added, 0 changed, 0 removed)")
     assert manifest.read(essay_paths.index).generation != generation
@@ -137,7 +138,7 @@ def test_unusable_corpus_is_a_one_line_error(
         paths.corpus.rmdir()
     elif problem == "unsupported-only":
         (paths.corpus / "notes.odt").write_bytes(b"PK")
-    assert cli.run(qa_index(paths), collecting(embedders)) == 2
+    assert main.run(qa_index(paths), collecting(embedders)) == 2
     err = capsys.readouterr().err
     assert err.startswith("qa: error: corpus ")
     assert err.count("\n") == 1
@@ -147,7 +148,7 @@ def test_unusable_corpus_is_a_one_line_error(
 
 def test_noop_qa_index_does_not_load_the_model(essay_paths: Paths) -> None:
     """A real process: on an unchanged corpus `qa index` does not import torch (its time is measured by qa bench)."""
-    indexing.build(essay_paths, FakeEmbedder(name=DEFAULT_MODEL), SilentReporter())
+    building.build(essay_paths, FakeEmbedder(name=DEFAULT_MODEL), SilentReporter())
     code, modules, out = command_modules("index", *where(essay_paths))
     assert code == 0
     assert out.startswith("index is up to date: 1 document,")

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from qa import evaluation, reports
-from qa.errors import InputError
-from qa.paths import Paths
+from qa.evaluation import gold as evaluation
+from qa.evaluation import reports
+from qa.kernel.errors import InputError
+from qa.kernel.paths import Paths
 from tests.cli.conftest import Result, where
 
 FOUNDRIES = "Which company leads global chip foundries?"

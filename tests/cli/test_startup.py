@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.paths import Paths
+from qa.kernel.paths import Paths
 from tests.cli.conftest import command_modules, where
 
 HEAVY = {"torch", "sentence_transformers", "transformers", "textual", "faiss", "bm25s"}

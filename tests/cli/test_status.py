@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from qa.paths import Paths
+from qa.kernel.paths import Paths
 from tests.cli.conftest import where
 from tests.conftest import ESSAY
 from tests.corpora import expected_passages

@@ -7,7 +7,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from qa.paths import Paths
+from qa.kernel.paths import Paths
 from tests.cli.conftest import Result, assert_one_line_error, where
 from tests.corpora import write_doc
 from tests.live import start_watch

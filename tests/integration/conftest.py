@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from qa.indexing import build
-from qa.paths import Paths
-from qa.progress import SilentReporter
+from qa.index.building import build
+from qa.kernel.paths import Paths
+from qa.kernel.progress import SilentReporter
 from tests.conftest import ESSAY
 
 if TYPE_CHECKING:
-    from qa.embedding import SentenceTransformerEmbedder
+    from qa.models.embedding import SentenceTransformerEmbedder
 
 
 @pytest.fixture(scope="session")

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from qa import cli
-from qa.embedding import SentenceTransformerEmbedder
-from qa.paths import Paths
-from qa.retrieval import Answer, Searcher, Settings
-from qa.store import Store
+from qa.answering.retrieval import Answer, Searcher, Settings
+from qa.index.stores.files.store import Store
+from qa.interfaces.cli import main
+from qa.kernel.paths import Paths
+from qa.models.embedding import SentenceTransformerEmbedder
 from tests.conftest import ESSAY, REPO
 from tests.fakes import given
 
@@ -68,7 +68,7 @@ def test_off_topic_question_is_not_answered(searcher: Searcher) -> None:
 def qa(real_embedder: SentenceTransformerEmbedder, capsys: Any) -> Any:
     def run(*args: str) -> tuple[int, str, str]:
         capsys.readouterr()
-        code = cli.run(list(args), given(real_embedder))
+        code = main.run(list(args), given(real_embedder))
         captured = capsys.readouterr()
         return code, captured.out, captured.err
 

@@ -11,7 +11,7 @@ from jsonschema.validators import validator_for
 from mcp import ClientSession
 from mcp.shared.exceptions import MCPError
 
-from qa.paths import Paths
+from qa.kernel.paths import Paths
 from tests.conftest import ESSAY
 from tests.corpora import EVERY_KIND, write_doc, write_every_kind
 from tests.live import call, failure, mcp_session

@@ -21,16 +21,19 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from qa import indexing, milvus_collections, milvus_writer
-from qa import paths as qa_paths
-from qa.filters import make_filter
-from qa.milvus_store import MilvusStore
-from qa.paths import Paths
-from qa.progress import SilentReporter
-from qa.retrieval import Answer, Searcher, Settings
-from qa.settings import MODES
+from qa.answering.retrieval import Answer, Searcher, Settings
+from qa.index import building as indexing
+from qa.index.stores.milvus import collections as milvus_collections
+from qa.index.stores.milvus import writer as milvus_writer
+from qa.index.stores.milvus.store import MilvusStore
+from qa.index.stores.registry import parse_store
+from qa.kernel import paths as qa_paths
+from qa.kernel.filters import make_filter
+from qa.kernel.paths import Paths
+from qa.kernel.progress import SilentReporter
+from qa.kernel.settings import MODES
 from tests.conftest import ESSAY, RELATED, REPO
-from tests.corpora import write_doc
+from tests.corpora import essay_with_notes, write_doc
 from tests.fakes import FakeEmbedder
 
 QUESTIONS = (
@@ -53,20 +56,15 @@ def pair(root: Path, corpus: Path) -> tuple[Paths, Paths]:
     """The default store and a Milvus Lite store of the same corpus, side by side under one --index folder."""
     index = root / "index"
     return (
-        qa_paths.resolve(corpus, index, "default"),
-        qa_paths.resolve(corpus, index, f"milvus:{index / 'milvus.db'}"),
+        qa_paths.resolve(corpus, index, parse_store("default")),
+        qa_paths.resolve(corpus, index, parse_store(f"milvus:{index / 'milvus.db'}")),
     )
 
 
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
     """The essay and two generated documents, one with front matter."""
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    shutil.copy(ESSAY, folder / ESSAY.name)
-    write_doc(folder, "notes/glaciers.md", "glaciers of the northern valley")
-    write_doc(folder, "notes/harbour_cranes.md", "harbour cranes and dockworkers", paragraphs=2)
-    return folder
+    return essay_with_notes(tmp_path / "corpus")
 
 
 @pytest.fixture
@@ -259,9 +257,12 @@ def test_filters_are_pushed_down_and_admit_what_the_default_store_admits(tmp_pat
 BUILDER = """
 import sys, time
 from pathlib import Path
-from qa import indexing, milvus_collections, milvus_writer
-from qa import paths as qa_paths
-from qa.progress import SilentReporter
+from qa.index import building as indexing
+from qa.index.stores.milvus import collections as milvus_collections
+from qa.index.stores.milvus import writer as milvus_writer
+from qa.index.stores.registry import parse_store
+from qa.kernel import paths as qa_paths
+from qa.kernel.progress import SilentReporter
 from tests.fakes import FakeEmbedder
 
 corpus, index, signal, kind = sys.argv[1:5]
@@ -273,7 +274,7 @@ def slow_flush(self, entities, sentences):
 milvus_collections.Batch.flush_batch = slow_flush
 milvus_collections.BATCH = 2
 milvus_writer.DRIFT = 1.0
-paths = qa_paths.resolve(corpus, index, f"milvus:{Path(index) / 'milvus.db'}")
+paths = qa_paths.resolve(corpus, index, parse_store(f"milvus:{Path(index) / 'milvus.db'}"))
 indexing.build(paths, FakeEmbedder(), SilentReporter(), full=kind == "full")
 """
 
@@ -345,7 +346,7 @@ def test_the_cli_builds_asks_and_reports_status_with_store_option_and_env(
         import io
         from contextlib import redirect_stderr, redirect_stdout
 
-        from qa.cli import run
+        from qa.interfaces.cli.main import run
 
         out, err = io.StringIO(), io.StringIO()
         with redirect_stdout(out), redirect_stderr(err):
@@ -393,7 +394,7 @@ def test_the_related_corpus_answers_alike(tmp_path: Path) -> None:
 def test_beir_in_milvus_reuses_the_default_vectors_and_compares_equal(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from qa import cli
+    from qa.interfaces.cli import main as cli
     from tests.cli.test_eval import scifact_slice
     from tests.fakes import given
 
@@ -413,20 +414,21 @@ def test_beir_in_milvus_reuses_the_default_vectors_and_compares_equal(
 
 
 def test_bench_scale_in_milvus_searches_synthetic_corpora_exactly_below_the_threshold(tmp_path: Path) -> None:
-    from qa import milvus_bench
+    from qa.index.stores.milvus import bench
 
     rng = np.random.default_rng(0)
     real = rng.standard_normal((300, 16)).astype(np.float32)
     real /= np.linalg.norm(real, axis=1, keepdims=True)
     sentences = [f"Sentence number {number} is about topic {number % 7}." for number in range(60)]
-    store = f"milvus:{tmp_path / 'ignored.db'}"
-    (point,) = milvus_bench.scale(real, sentences, ["What is topic 3 about?"], [500], folder=tmp_path, store=store)
+    store = parse_store(f"milvus:{tmp_path / 'ignored.db'}")
+    assert store is not None
+    (point,) = bench.scale(real, sentences, ["What is topic 3 about?"], [500], folder=tmp_path, spec=store)
     assert point.passages == 500
     assert point.recall_at_10 == 1.0
     assert point.vector_index == {"kind": "milvus", "index_type": "FLAT"}
     assert point.index_mb > 0 and point.rss_mb > 0 and point.lexical_p50_ms > 0
     assert (
-        milvus_bench.bench_paths(tmp_path, tmp_path / "index", store).store
+        str(bench.bench_paths(tmp_path, tmp_path / "index", store).store)
         == f"milvus:{tmp_path / 'index' / 'milvus.db'}"
     )
 
@@ -454,8 +456,8 @@ CONDITIONS = st.builds(
 @pytest.fixture(scope="module")
 def metadata_collection(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, list[dict[str, Any]]]]:
     """A Milvus Lite collection of 300 generated metadata objects, as the Milvus store writes them."""
-    from qa.milvus_filters import metadata_fields
-    from qa.milvus_state import connect, release
+    from qa.index.stores.milvus.filters import metadata_fields
+    from qa.index.stores.milvus.state import connect, release
 
     drawn: list[dict[str, Any]] = []
 
@@ -490,8 +492,8 @@ def metadata_collection(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tu
 def test_pushed_down_conditions_admit_exactly_what_the_filter_admits(
     metadata_collection: tuple[Any, list[dict[str, Any]]], condition: str
 ) -> None:
-    from qa.filters import parse_condition
-    from qa.milvus_filters import condition_expression
+    from qa.index.stores.milvus.filters import condition_expression
+    from qa.kernel.filters import parse_condition
 
     client, drawn = metadata_collection
     parsed = parse_condition(condition)

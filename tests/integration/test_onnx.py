@@ -10,16 +10,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import indexing, manifest, onnx_export
-from qa.embedding import BUNDLED_SHA256, DEFAULT_MODEL, SentenceTransformerEmbedder
-from qa.errors import IndexCorruptError
-from qa.evaluation import load_gold
-from qa.onnx_embedding import OnnxEmbedder
-from qa.paths import Paths
-from qa.progress import SilentReporter
-from qa.retrieval import Searcher, Settings
-from qa.runtime import file_sha256
-from qa.store import Store
+from qa.answering.retrieval import Searcher, Settings
+from qa.evaluation.gold import load_gold
+from qa.index import building, manifest
+from qa.index.stores.files.store import Store
+from qa.kernel.errors import IndexCorruptError
+from qa.kernel.paths import Paths
+from qa.kernel.progress import SilentReporter
+from qa.models.embedding import BUNDLED_SHA256, DEFAULT_MODEL, SentenceTransformerEmbedder
+from qa.models.onnx import export
+from qa.models.onnx.embedding import OnnxEmbedder
+from qa.models.onnx.runtime import file_sha256
 from tests.conftest import ESSAY, REPO
 from tests.exported import onnx_cache
 
@@ -40,23 +41,23 @@ def build_essay(root: Path, embedder: object) -> Paths:
     paths = Paths(corpus=root / "corpus", index=root / "index")
     paths.corpus.mkdir(parents=True)
     shutil.copy(ESSAY, paths.corpus / ESSAY.name)
-    indexing.build(paths, embedder, SilentReporter())  # type: ignore[arg-type]
+    building.build(paths, embedder, SilentReporter())  # type: ignore[arg-type]
     return paths
 
 
 def test_the_export_gives_sentence_transformers_vectors(
     onnx_cache: Path, essay_index: Paths, real_embedder: SentenceTransformerEmbedder
 ) -> None:
-    place = onnx_export.cache_folder(BUNDLED_SHA256)
+    place = export.cache_folder(BUNDLED_SHA256)
     record = json.loads((place / "fp32.json").read_text(encoding="utf-8"))
     assert record["sha256"] == file_sha256(place / "fp32.onnx")
-    assert record["probe_min_cosine"] >= onnx_export.PROBE_COSINE
+    assert record["probe_min_cosine"] >= export.PROBE_COSINE
     assert (record["model"], record["weights_sha256"], record["dimension"]) == (DEFAULT_MODEL, BUNDLED_SHA256, 384)
     onnx = OnnxEmbedder(warn=pytest.fail)
     texts = essay_texts(essay_index.index) + QUESTIONS
     found, expected = onnx.embed(texts), real_embedder.embed(texts)
     np.testing.assert_allclose(found, expected, atol=1e-5)
-    assert float((found * expected).sum(axis=1).min()) >= onnx_export.PROBE_COSINE
+    assert float((found * expected).sum(axis=1).min()) >= export.PROBE_COSINE
     for question in QUESTIONS[:10]:  # one at a time, as qa ask embeds them
         np.testing.assert_allclose(onnx.embed([question]), real_embedder.embed([question]), atol=1e-5)
 
@@ -90,7 +91,7 @@ def test_an_index_built_on_onnx_equals_one_built_on_sentence_transformers(
 
 
 def test_an_index_built_on_sentence_transformers_opens_without_a_rebuild(onnx_cache: Path, essay_index: Paths) -> None:
-    store, result = indexing.open_current(essay_index, OnnxEmbedder(warn=pytest.fail), SilentReporter())
+    store, result = building.open_current(essay_index, OnnxEmbedder(warn=pytest.fail), SilentReporter())
     assert result is None
     store.close()
 
@@ -104,14 +105,14 @@ def test_a_model_that_cannot_be_exported_is_served_by_sentence_transformers(
     def unsupported(model: object, path: Path) -> None:
         raise RuntimeError("Exporting the operator 'aten::odd' to ONNX opset version 17 is not supported.")
 
-    monkeypatch.setattr(onnx_export, "torch_export", unsupported)
+    monkeypatch.setattr(export, "torch_export", unsupported)
     said: list[str] = []
     embedder = OnnxEmbedder(str(folder), warn=said.append)
     np.testing.assert_allclose(embedder.embed(QUESTIONS[:5]), real_embedder.embed(QUESTIONS[:5]), atol=1e-5)
     assert embedder.runtime == "sentence-transformers"
     (warning,) = said
     assert "aten::odd" in warning and "using sentence-transformers" in warning and "\n" not in warning
-    assert not (onnx_export.cache_folder(BUNDLED_SHA256) / "fp32.json").exists()
+    assert not (export.cache_folder(BUNDLED_SHA256) / "fp32.json").exists()
 
 
 def test_a_corrupt_cached_graph_is_exported_again(
@@ -119,7 +120,7 @@ def test_a_corrupt_cached_graph_is_exported_again(
 ) -> None:
     cache = shutil.copytree(onnx_cache, tmp_path / "cache")
     monkeypatch.setenv("QA_CACHE", str(cache))
-    graph = onnx_export.cache_folder(BUNDLED_SHA256) / "fp32.onnx"
+    graph = export.cache_folder(BUNDLED_SHA256) / "fp32.onnx"
     with graph.open("r+b") as handle:  # one weight changed: the graph still loads, its vectors are wrong
         handle.seek(graph.stat().st_size // 2)
         byte = handle.read(1)
@@ -142,13 +143,13 @@ def test_int8_indexes_refuse_fp32_queries_and_the_reverse(
     int8 = OnnxEmbedder(":int8", warn=pytest.fail)
     paths = build_essay(tmp_path / "int8", int8)
     assert manifest.read(paths.index).model == DEFAULT_MODEL + ":int8"
-    record = json.loads((onnx_export.cache_folder(BUNDLED_SHA256) / "int8.json").read_text(encoding="utf-8"))
-    assert record["min_cosine_to_fp32"] >= onnx_export.INT8_COSINE
+    record = json.loads((export.cache_folder(BUNDLED_SHA256) / "int8.json").read_text(encoding="utf-8"))
+    assert record["min_cosine_to_fp32"] >= export.INT8_COSINE
     with pytest.raises(IndexCorruptError, match=":int8"):
-        indexing.open_current(paths, OnnxEmbedder(warn=pytest.fail), SilentReporter())
+        building.open_current(paths, OnnxEmbedder(warn=pytest.fail), SilentReporter())
     with pytest.raises(IndexCorruptError, match=":int8"):
-        indexing.open_current(essay_index, OnnxEmbedder(":int8", warn=pytest.fail), SilentReporter())
-    store, result = indexing.open_current(paths, OnnxEmbedder(":int8", warn=pytest.fail), SilentReporter())
+        building.open_current(essay_index, OnnxEmbedder(":int8", warn=pytest.fail), SilentReporter())
+    store, result = building.open_current(paths, OnnxEmbedder(":int8", warn=pytest.fail), SilentReporter())
     assert result is None
     answer = Searcher(store, int8).ask("Which company leads global chip foundries?")
     assert any("TSMC" in hit.passage.text for hit in answer.hits[:3])

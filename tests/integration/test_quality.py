@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from qa import evaluation
-from qa.embedding import SentenceTransformerEmbedder
-from qa.paths import Paths
-from qa.retrieval import Searcher, Settings
-from qa.store import Store
+from qa.answering.retrieval import Searcher, Settings
+from qa.evaluation import gold as evaluation
+from qa.index.stores.files.store import Store
+from qa.kernel.paths import Paths
+from qa.models.embedding import SentenceTransformerEmbedder
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.model

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from qa import cli
-from qa.embedding import SentenceTransformerEmbedder
-from qa.paths import Paths
-from qa.retrieval import Searcher, Settings
-from qa.store import Store
+from qa.answering.retrieval import Searcher, Settings
+from qa.index.stores.files.store import Store
+from qa.interfaces.cli import main
+from qa.kernel.paths import Paths
+from qa.models.embedding import SentenceTransformerEmbedder
 from tests.cli.conftest import where
 from tests.conftest import ESSAY
 from tests.fakes import given
@@ -32,7 +32,7 @@ def test_who_wrote_the_essay_returns_its_front_matter_with_exact_offsets(
     essay_index: Paths, real_embedder: SentenceTransformerEmbedder, capsys: Any
 ) -> None:
     capsys.readouterr()
-    assert cli.run(["ask", *where(essay_index), "--json", "Who wrote the essay?"], given(real_embedder)) == 0
+    assert main.run(["ask", *where(essay_index), "--json", "Who wrote the essay?"], given(real_embedder)) == 0
     answer = json.loads(capsys.readouterr().out)
     assert answer["answered"] and answer["scope"] == ESSAY.name
     top = answer["passages"][0]

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from qa import evaluation
-from qa.embedding import SentenceTransformerEmbedder
-from qa.indexing import build
-from qa.paths import Paths
-from qa.progress import SilentReporter
-from qa.retrieval import Searcher, Settings
-from qa.store import Store
+from qa.answering.retrieval import Searcher, Settings
+from qa.evaluation import gold as evaluation
+from qa.index.building import build
+from qa.index.stores.files.store import Store
+from qa.kernel.paths import Paths
+from qa.kernel.progress import SilentReporter
+from qa.models.embedding import SentenceTransformerEmbedder
 from tests.conftest import ESSAY, RELATED, REPO
 
 pytestmark = [pytest.mark.model, pytest.mark.shared, pytest.mark.slow]

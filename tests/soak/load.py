@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import psutil
 
-from qa.paths import Paths
-from qa.status import index_status
-from qa.store import Store
+from qa.engine.status import index_status
+from qa.index.stores.files.store import Store
+from qa.kernel.paths import Paths
 from tests.conftest import REPO
 from tests.corpora import topic_paragraph
 from tests.live import qa_command, qa_env

@@ -14,7 +14,7 @@ from typing import Any
 import psutil
 import pytest
 
-from qa.paths import Paths
+from qa.kernel.paths import Paths
 from tests.conftest import REPO
 from tests.live import mcp_session
 from tests.soak.load import (

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.paths import Paths
+from qa.kernel.paths import Paths
 from tests.live import start_watch
 from tests.soak.load import (
     MAX_GROWTH,

@@ -9,11 +9,11 @@ from collections.abc import Sequence
 import numpy as np
 from textual.pilot import Pilot
 
-from qa.answer import Hit
-from qa.tui.app import QAApp
-from qa.tui.main_screen import MainScreen
-from qa.tui.messages import Answered
-from qa.tui.question import QuestionInput
+from qa.answering.answer import Hit
+from qa.interfaces.tui.app import QAApp
+from qa.interfaces.tui.main_screen import MainScreen
+from qa.interfaces.tui.messages import Answered
+from qa.interfaces.tui.question import QuestionInput
 from tests.fakes import FakeEmbedder
 
 FOOLS_ERRAND = "Who called export controls a fool's errand?"

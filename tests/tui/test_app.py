@@ -15,20 +15,20 @@ import pytest
 from textual.message import Message
 from textual.widgets import Button, Label, Static
 
-from qa.embedding import SentenceTransformerEmbedder
-from qa.errors import ModelError
-from qa.paths import Paths
-from qa.tui.app import QAApp, create_app
-from qa.tui.buildbar import BuildBar
-from qa.tui.error import ErrorScreen
-from qa.tui.help import HelpScreen
-from qa.tui.history import HistoryScreen
-from qa.tui.messages import Answered, BuildProgressed
-from qa.tui.question import QuestionInput
-from qa.tui.results import ResultItem, ResultList
-from qa.tui.source import SourceScreen
-from qa.tui.states import IndexState
-from qa.tui.status import StatusLine
+from qa.interfaces.tui.app import QAApp, create_app
+from qa.interfaces.tui.buildbar import BuildBar
+from qa.interfaces.tui.error import ErrorScreen
+from qa.interfaces.tui.help import HelpScreen
+from qa.interfaces.tui.history import HistoryScreen
+from qa.interfaces.tui.messages import Answered, BuildProgressed
+from qa.interfaces.tui.question import QuestionInput
+from qa.interfaces.tui.results import ResultItem, ResultList
+from qa.interfaces.tui.source import SourceScreen
+from qa.interfaces.tui.states import IndexState
+from qa.interfaces.tui.status import StatusLine
+from qa.kernel.errors import ModelError
+from qa.kernel.paths import Paths
+from qa.models.embedding import SentenceTransformerEmbedder
 from tests.conftest import ESSAY
 from tests.fakes import FakeEmbedder, given
 from tests.tui.conftest import FOOLS_ERRAND, SIZE, GatedEmbedder, ask, settle, toasts

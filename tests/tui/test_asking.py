@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa.errors import InputError
-from qa.tui.asking import AskQueue, Ticket
+from qa.interfaces.tui.asking import AskQueue, Ticket
+from qa.kernel.errors import InputError
 
 
 def test_a_question_waits_until_it_can_be_answered() -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from qa.errors import CorpusError, IndexCorruptError, InputError, ModelError
-from qa.tui.explain import BUG, TITLES, Explanation, Task, explain_error
-from qa.tui.states import IndexState, ModelState
+from qa.interfaces.tui.explain import BUG, TITLES, Explanation, Task, explain_error
+from qa.interfaces.tui.states import IndexState, ModelState
+from qa.kernel.errors import CorpusError, IndexCorruptError, InputError, ModelError
 from tests.conftest import REPO
 
 CORPUS = Path("/data/corpus")
@@ -72,7 +72,7 @@ def test_index_states_say_what_runs() -> None:
 
 def test_the_queue_explanations_and_states_import_no_textual() -> None:
     code = (
-        "import sys, qa.tui.asking, qa.tui.explain, qa.tui.states; "
+        "import sys, qa.interfaces.tui.asking, qa.interfaces.tui.explain, qa.interfaces.tui.states; "
         "print(sorted(name for name in sys.modules if 'textual' in name))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)

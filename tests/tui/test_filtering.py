@@ -10,12 +10,12 @@ import pytest
 from textual import events
 from textual.widgets import Input, Static
 
-from qa import cli
-from qa.filters import Filter, make_filter
-from qa.paths import Paths
-from qa.tui.app import QAApp, create_app
-from qa.tui.filtering import FilterScreen
-from qa.tui.status import StatusLine
+from qa.interfaces.cli import main as cli
+from qa.interfaces.tui.app import QAApp, create_app
+from qa.interfaces.tui.filtering import FilterScreen
+from qa.interfaces.tui.status import StatusLine
+from qa.kernel.filters import Filter, make_filter
+from qa.kernel.paths import Paths
 from tests.conftest import ESSAY, build_index
 from tests.corpora import write_doc
 from tests.fakes import FakeEmbedder, given

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from qa.paths import Paths
-from qa.tui.app import create_app
-from qa.tui.results import HitHeader, fit_citation
+from qa.interfaces.tui.app import create_app
+from qa.interfaces.tui.results import HitHeader, fit_citation
+from qa.kernel.paths import Paths
 from tests.fakes import FakeEmbedder, given
 from tests.tui.conftest import FOOLS_ERRAND, ask, settle
 

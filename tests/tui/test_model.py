@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 from textual.widgets import Static
 
-from qa.paths import Paths
-from qa.tui.app import create_app
-from qa.tui.results import ResultList
-from qa.tui.source import SourceScreen
-from qa.tui.states import IndexState
+from qa.interfaces.tui.app import create_app
+from qa.interfaces.tui.results import ResultList
+from qa.interfaces.tui.source import SourceScreen
+from qa.interfaces.tui.states import IndexState
+from qa.kernel.paths import Paths
 from tests.fakes import given
 from tests.tui.conftest import FOOLS_ERRAND, SIZE, ask, settle
 

@@ -9,12 +9,12 @@ from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from qa.filters import make_filter
-from qa.paths import Paths
-from qa.tui.app import QAApp, create_app
-from qa.tui.help import HelpScreen
-from qa.tui.keybar import BottomBars, KeyBar
-from qa.tui.status import FittedLine, StatusLine
+from qa.interfaces.tui.app import QAApp, create_app
+from qa.interfaces.tui.help import HelpScreen
+from qa.interfaces.tui.keybar import BottomBars, KeyBar
+from qa.interfaces.tui.status import FittedLine, StatusLine
+from qa.kernel.filters import make_filter
+from qa.kernel.paths import Paths
 from tests.conftest import build_index
 from tests.fakes import FakeEmbedder, given
 from tests.tui.conftest import FOOLS_ERRAND, ask, settle

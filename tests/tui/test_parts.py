@@ -14,24 +14,32 @@ import pytest
 from textual.content import Content
 from textual.message import Message
 
-from qa.chunking import Passage
-from qa.documents import Document
-from qa.engine import Engine, SerialEmbedder, SerialSpanEmbedder, serial
-from qa.errors import QAError
-from qa.filters import Filter, make_filter
-from qa.paths import Paths
-from qa.progress import SilentReporter
-from qa.retrieval import Hit, Settings
-from qa.status import index_status
-from qa.tui import records
-from qa.tui.citing import passage_line
-from qa.tui.editor import editor_command
-from qa.tui.keybar import key_lines
-from qa.tui.messages import BuildProgressed, WorkWarned
-from qa.tui.reporter import MessageReporter
-from qa.tui.results import answer_sentence, passage_content, reflow, score_bar
-from qa.tui.source import location, spaced, split_document
-from qa.tui.status import built_label, built_labels, fitted, index_summaries, index_summary, model_label, status_lines
+from qa.answering.retrieval import Hit, Settings
+from qa.documents.base import Document
+from qa.documents.chunking import Passage
+from qa.engine.engine import Engine, SerialEmbedder, SerialSpanEmbedder, serial
+from qa.engine.status import index_status
+from qa.interfaces.tui import records
+from qa.interfaces.tui.citing import passage_line
+from qa.interfaces.tui.editor import editor_command
+from qa.interfaces.tui.keybar import key_lines
+from qa.interfaces.tui.messages import BuildProgressed, WorkWarned
+from qa.interfaces.tui.reporter import MessageReporter
+from qa.interfaces.tui.results import answer_sentence, passage_content, reflow, score_bar
+from qa.interfaces.tui.source import location, spaced, split_document
+from qa.interfaces.tui.status import (
+    built_label,
+    built_labels,
+    fitted,
+    index_summaries,
+    index_summary,
+    model_label,
+    status_lines,
+)
+from qa.kernel.errors import QAError
+from qa.kernel.filters import Filter, make_filter
+from qa.kernel.paths import Paths
+from qa.kernel.progress import SilentReporter
 from tests.conftest import build_index
 from tests.fakes import FakeEmbedder, given
 from tests.tui.conftest import FOOLS_ERRAND
@@ -206,7 +214,7 @@ def test_gold_records_are_dpr_style_with_unique_ids(tmp_path: Path) -> None:
 
 
 def test_gold_records_load_as_a_gold_set(tmp_path: Path) -> None:
-    evaluation = pytest.importorskip("qa.evaluation")
+    evaluation = pytest.importorskip("qa.evaluation.gold")
     path = tmp_path / "mine.jsonl"
     records.append_gold(path, FOOLS_ERRAND, "a sentence", "essay.md")
     records.append_gold(path, "Second?", "another sentence", "essay.md")
@@ -237,7 +245,7 @@ def test_editor_command_uses_visual_then_editor_with_the_line(tmp_path: Path) ->
 def test_editor_command_errors_name_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(QAError, match="no longer there"):
         editor_command(tmp_path / "gone.md", 1, {"EDITOR": "vim"})
-    monkeypatch.setattr("qa.tui.editor.shutil.which", lambda name: None)
+    monkeypatch.setattr("qa.interfaces.tui.editor.shutil.which", lambda name: None)
     with pytest.raises(QAError, match=r"set \$EDITOR"):
         editor_command(tmp_path / "gone.md", 1, {})
 

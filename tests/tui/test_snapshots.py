@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from qa.filters import make_filter
-from qa.paths import Paths
-from qa.tui.app import create_app
+from qa.interfaces.tui.app import create_app
+from qa.kernel.filters import make_filter
+from qa.kernel.paths import Paths
 from tests.fakes import FakeEmbedder, given
 from tests.tui.conftest import FOOLS_ERRAND, SIZE, settle, show_fixed_answer
 

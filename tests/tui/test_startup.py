@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.paths import Paths
+from qa.kernel.paths import Paths
 from tests.probes import probe
 
 _PROBE = """
@@ -21,8 +21,8 @@ class Spy:
 
 sys.meta_path.insert(0, Spy())
 
-from qa.paths import Paths
-from qa.tui.app import create_app
+from qa.kernel.paths import Paths
+from qa.interfaces.tui.app import create_app
 
 app = create_app(Paths(Path(sys.argv[1]), Path(sys.argv[2])))
 

@@ -11,10 +11,10 @@ from contextlib import asynccontextmanager
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from qa.paths import Paths
-from qa.tui.app import QAApp, create_app
-from qa.tui.states import IndexState
-from qa.tui.status import StatusLine
+from qa.interfaces.tui.app import QAApp, create_app
+from qa.interfaces.tui.states import IndexState
+from qa.interfaces.tui.status import StatusLine
+from qa.kernel.paths import Paths
 from tests.corpora import write_doc
 from tests.fakes import given
 from tests.tui.conftest import SIZE, GatedEmbedder, ask, settle, toasts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.answer_types import AGE, DATE, DURATION, MONEY, QUANTITY, AnswerType, answer_type, paired_terms, pairs
+from qa.answering.answer_types import AGE, DATE, DURATION, MONEY, QUANTITY, AnswerType, answer_type, paired_terms, pairs
 
 
 @pytest.mark.parametrize(

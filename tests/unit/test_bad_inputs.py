@@ -14,14 +14,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa import documents, indexing
-from qa.chunking import ChunkingParams, chunk
-from qa.documents import PAGE_SEPARATOR, Document
-from qa.errors import InputError
-from qa.paths import Paths
-from qa.progress import SilentReporter
-from qa.retrieval import MAX_QUESTION_CHARS, Searcher, clean_question
-from qa.store import Store
+from qa.answering.retrieval import MAX_QUESTION_CHARS, Searcher, clean_question
+from qa.documents import loading as documents
+from qa.documents.base import PAGE_SEPARATOR, Document, Source
+from qa.documents.chunking import ChunkingParams, chunk
+from qa.index import building
+from qa.index.stores.files.store import Store
+from qa.kernel.errors import InputError
+from qa.kernel.paths import Paths
+from qa.kernel.progress import SilentReporter
 from tests.conftest import ESSAY
 from tests.fakes import FakeEmbedder
 
@@ -29,10 +30,10 @@ ESSAY_ID = ESSAY.name
 WORD = re.compile(r"\S+")
 
 
-def build(paths: Paths) -> tuple[indexing.BuildResult, list[str], list[str]]:
+def build(paths: Paths) -> tuple[building.BuildResult, list[str], list[str]]:
     """Index the corpus with the fake embedder: the result, the warnings and the indexed document ids."""
     reporter = SilentReporter()
-    result = indexing.build(paths, FakeEmbedder(), reporter)
+    result = building.build(paths, FakeEmbedder(), reporter)
     store = Store.open(paths.index)
     try:
         return result, reporter.warnings, store.document_ids()
@@ -45,7 +46,7 @@ def essay_passages(paths: Paths) -> int:
     essay = Paths(corpus=paths.corpus.parent / "essay-only", index=paths.corpus.parent / "essay-index")
     essay.corpus.mkdir()
     (essay.corpus / ESSAY_ID).write_bytes(ESSAY.read_bytes())
-    return indexing.build(essay, FakeEmbedder(), SilentReporter()).passages
+    return building.build(essay, FakeEmbedder(), SilentReporter()).passages
 
 
 def stored(paths: Paths, doc_id: str) -> list[str]:
@@ -321,7 +322,7 @@ def _load_bytes(data: bytes, suffix: str) -> tuple[Document | None, list[str]]:
         path.write_bytes(data)
         stat = path.stat()
         reporter = SilentReporter()
-        loaded = documents.load(documents.Source(path.name, path, stat.st_size, stat.st_mtime_ns), reporter.warn)
+        loaded = documents.load(Source(path.name, path, stat.st_size, stat.st_mtime_ns), reporter.warn)
         return loaded, reporter.warnings
 
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.centrality import score_passages
-from qa.chunking import ChunkingParams, chunk, document_card
-from qa.documents import Document
-from qa.indexing import build
-from qa.paths import Paths
-from qa.progress import SilentReporter
-from qa.store import Store
+from qa.documents.base import Document
+from qa.documents.centrality import score_passages
+from qa.documents.chunking import ChunkingParams, chunk, document_card
+from qa.index.building import build
+from qa.index.stores.files.store import Store
+from qa.kernel.paths import Paths
+from qa.kernel.progress import SilentReporter
 from tests.conftest import ESSAY
 from tests.corpora import load_file, topic_paragraph
 from tests.fakes import FakeEmbedder

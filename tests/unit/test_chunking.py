@@ -10,8 +10,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa.chunking import ChunkingParams, Passage, chunk, split_sentences
-from qa.documents import Document
+from qa.documents.base import Document
+from qa.documents.chunking import ChunkingParams, Passage, chunk, split_sentences
 from tests.conftest import ESSAY
 from tests.corpora import load_file
 

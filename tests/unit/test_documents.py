@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from qa import documents
-from qa.documents import Document, Source, load, load_all, scan
-from qa.errors import CorpusError
-from qa.indexing import build
-from qa.paths import Paths
+from qa.documents.base import Document, Source, hash_bytes
+from qa.documents.loading import load, load_all, scan
+from qa.index.building import build
+from qa.kernel.errors import CorpusError
+from qa.kernel.paths import Paths
 from tests.conftest import RELATED
 from tests.fakes import FakeEmbedder
 
@@ -136,7 +136,7 @@ def test_invalid_front_matter_is_indexed_as_text_with_a_warning(tmp_path: Path) 
 def test_content_hash_is_the_sha256_of_the_bytes(tmp_path: Path) -> None:
     doc, _ = load_one(tmp_path, "a.md", BODY)
     assert doc is not None
-    assert doc.content_hash == documents.hash_bytes(BODY.encode())
+    assert doc.content_hash == hash_bytes(BODY.encode())
     assert len(doc.content_hash) == 64
 
 
@@ -185,7 +185,7 @@ def test_load_all_keeps_the_good_and_warns_about_the_rest(tmp_path: Path) -> Non
 
 
 def test_build_goes_on_past_bad_files(paths: Paths, fake_embedder: FakeEmbedder) -> None:
-    from qa.progress import SilentReporter
+    from qa.kernel.progress import SilentReporter
 
     write(paths.corpus, "good.md", "# Good\n\n" + BODY * 3)
     write(paths.corpus, "nested/empty.txt", "")

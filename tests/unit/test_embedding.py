@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import embedding, runtime
-from qa.embedding import (
+from qa.kernel.errors import ModelError
+from qa.models import embedding
+from qa.models.embedding import (
     BUNDLED_SHA256,
     DEFAULT_MODEL,
     WEIGHTS_FILE,
@@ -18,8 +19,8 @@ from qa.embedding import (
     model_identity,
     weights_hash,
 )
-from qa.errors import ModelError
-from qa.onnx_embedding import OnnxEmbedder
+from qa.models.onnx import runtime
+from qa.models.onnx.embedding import OnnxEmbedder
 from tests.fakes import FakeEmbedder
 
 
@@ -58,9 +59,9 @@ def test_altered_weights_fail_the_checksum_before_loading(altered_model: Path) -
 
 
 def test_altered_weights_fail_the_build(altered_model: Path, essay_paths: object) -> None:
-    from qa.indexing import build
-    from qa.paths import Paths
-    from qa.progress import SilentReporter
+    from qa.index.building import build
+    from qa.kernel.paths import Paths
+    from qa.kernel.progress import SilentReporter
 
     assert isinstance(essay_paths, Paths)
     with pytest.raises(ModelError, match="sha256"):

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from qa import evaluation, reports, runs
-from qa.errors import InputError
-from qa.evaluation import GoldQuestion, QuestionResult
+from qa.evaluation import gold as evaluation
+from qa.evaluation import reports, runs
+from qa.evaluation.gold import GoldQuestion, QuestionResult
+from qa.kernel.errors import InputError
 
 
 def result(

@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from qa import build_lock, indexing, manifest
-from qa.embedding import DEFAULT_MODEL
-from qa.errors import IndexCorruptError, IndexMissingError, QAError
-from qa.paths import Paths
-from qa.progress import SilentReporter
-from qa.retrieval import Searcher, Settings
-from qa.store import Store
+from qa.answering.retrieval import Searcher, Settings
+from qa.index import building as indexing
+from qa.index import lock, manifest
+from qa.index.stores.files.store import Store
+from qa.kernel.errors import IndexCorruptError, IndexMissingError, QAError
+from qa.kernel.paths import Paths
+from qa.kernel.progress import SilentReporter
+from qa.models.embedding import DEFAULT_MODEL
 from tests.conftest import REPO
 from tests.corpora import write_doc
 from tests.fakes import FakeEmbedder
@@ -32,8 +33,9 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="uses SIGKILL an
 BUILDER = """
 import sys, time
 from pathlib import Path
-from qa import indexing
-from qa.paths import Paths
+from qa.index import building as indexing
+from qa.index.stores.files import writing
+from qa.kernel.paths import Paths
 from tests.fakes import FakeEmbedder, SlowEmbedder
 
 corpus, folder, signal, stage, seconds, name = sys.argv[1:7]
@@ -42,14 +44,14 @@ if stage == "embed":
     embedder = SlowEmbedder(signal, seconds, name=name)
 else:
     embedder = FakeEmbedder(name=name)
-    make_vector_index = indexing.make_vector_index
+    make_vector_index = writing.make_vector_index
 
     def slow_vector_index(vectors):
         signal.write_text("writing")
         time.sleep(seconds)
         return make_vector_index(vectors)
 
-    indexing.make_vector_index = slow_vector_index
+    writing.make_vector_index = slow_vector_index
 
 
 class Printer:
@@ -158,7 +160,7 @@ def test_second_build_waits_for_the_lock_then_fails_clearly(
     process, marker = start_builder(built, tmp_path, "embed", seconds=60)
     processes.append(process)
     wait_for(marker, process)
-    monkeypatch.setattr(build_lock, "LOCK_WAIT_SECONDS", 0.5)
+    monkeypatch.setattr(lock, "LOCK_WAIT_SECONDS", 0.5)
     reporter = SilentReporter()
     embedder = FakeEmbedder()
     with pytest.raises(QAError, match=r"stayed locked .* by another qa index; try again"):

@@ -6,14 +6,14 @@ import datetime as dt
 
 import pytest
 
-from qa import store
-from qa.errors import InputError
-from qa.filters import Condition, Filter, make_filter, parse_condition, read_filter
-from qa.indexing import build
-from qa.paths import Paths
-from qa.progress import SilentReporter
-from qa.retrieval import Searcher, Settings
-from qa.store import Store
+from qa.answering.retrieval import Searcher, Settings
+from qa.index.building import build
+from qa.index.stores.files import store
+from qa.index.stores.files.store import Store
+from qa.kernel.errors import InputError
+from qa.kernel.filters import Condition, Filter, make_filter, parse_condition, read_filter
+from qa.kernel.paths import Paths
+from qa.kernel.progress import SilentReporter
 from tests.corpora import topic_paragraph
 from tests.fakes import FakeEmbedder
 

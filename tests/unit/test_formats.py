@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from qa import documents, indexing
-from qa.chunking import chunk
-from qa.paths import Paths
-from qa.progress import SilentReporter
-from qa.retrieval import Searcher, Settings
-from qa.store import Store
+from qa.answering.retrieval import Searcher, Settings
+from qa.documents import loading
+from qa.documents.chunking import chunk
+from qa.index import building
+from qa.index.stores.files.store import Store
+from qa.kernel.paths import Paths
+from qa.kernel.progress import SilentReporter
 from tests.corpora import HTML, load_file, long_line, make_pdf
 from tests.fakes import FakeEmbedder
 
@@ -107,7 +108,7 @@ def test_mixed_corpus_is_indexed_and_searchable(paths: Paths) -> None:
     (corpus / "essay.md").write_text("---\ntitle: Orchards\n---\n\n" + long_line("orchard apple harvest") + "\n")
     (corpus / "ignored.odt").write_bytes(b"PK\x03\x04 not supported")
     reporter = SilentReporter()
-    result = indexing.build(paths, FakeEmbedder(), reporter)
+    result = building.build(paths, FakeEmbedder(), reporter)
     assert reporter.warnings == []
     assert result.documents == 4
     store = Store.open(paths.index)
@@ -133,4 +134,4 @@ def test_mixed_corpus_is_indexed_and_searchable(paths: Paths) -> None:
 def test_supported_suffixes_are_scanned(paths: Paths, suffix: str) -> None:
     (paths.corpus / f"doc{suffix}").write_bytes(b"x")
     (paths.corpus / "skip.rtf").write_bytes(b"x")
-    assert [found.id for found in documents.scan(paths.corpus, SilentReporter().warn)] == [f"doc{suffix}"]
+    assert [found.id for found in loading.scan(paths.corpus, SilentReporter().warn)] == [f"doc{suffix}"]

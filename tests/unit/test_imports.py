@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from qa import bench
-from qa.paths import Paths
+from qa.interfaces.tui import probe as app
+from qa.kernel.paths import Paths
 from tests.exported import onnx_cache
 from tests.probes import probe
 
@@ -16,7 +16,14 @@ __all__ = ["onnx_cache"]
 HEAVY = ("torch", "sentence_transformers", "transformers", "textual")
 TORCH = {"torch", "sentence_transformers", "transformers"}
 QUESTION = "Which company leads global chip foundries?"
-LIGHT = ("qa.documents", "qa.chunking", "qa.store", "qa.indexing", "qa.retrieval", "qa.cli")
+LIGHT = (
+    "qa.documents.loading",
+    "qa.documents.chunking",
+    "qa.index.stores.files.store",
+    "qa.index.building",
+    "qa.answering.retrieval",
+    "qa.interfaces.cli.main",
+)
 
 
 def loaded_after(code: str) -> set[str]:
@@ -32,7 +39,7 @@ def test_core_and_cli_imports_do_not_load_heavy_libraries() -> None:
 
 
 def test_cli_help_does_not_load_heavy_libraries() -> None:
-    loaded = loaded_after("from qa.cli import run\nrun(['ask', '--help'])")
+    loaded = loaded_after("from qa.interfaces.cli.main import run\nrun(['ask', '--help'])")
     assert "qa" in loaded
     assert not loaded & set(HEAVY)
 
@@ -48,9 +55,9 @@ def test_index_ask_and_the_app_import_neither_torch_nor_sentence_transformers_on
 ) -> None:
     location = ["--corpus", str(essay_paths.corpus), "--index", str(essay_paths.index)]
     for command in (["index", *location], ["ask", "--json", *location, QUESTION]):
-        loaded = loaded_after(f"from qa.cli import run\nassert run({command!r}) == 0")
+        loaded = loaded_after(f"from qa.interfaces.cli.main import run\nassert run({command!r}) == 0")
         assert "onnxruntime" in loaded, "the probe did embed"
         assert not loaded & TORCH, command[0]
-    found = probe(bench.APP_PROBE, str(essay_paths.corpus), str(essay_paths.index), "", QUESTION)
+    found = probe(app.APP_PROBE, str(essay_paths.corpus), str(essay_paths.index), "", QUESTION)
     assert found["answered_at"] is not None, "the app answered"
     assert "onnxruntime" in found["modules"] and not set(found["modules"]) & TORCH

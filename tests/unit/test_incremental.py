@@ -11,14 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import documents, indexing, manifest
-from qa.chunking import ChunkingParams, Passage
-from qa.documents import Document
-from qa.errors import CorpusError, IndexCorruptError
-from qa.paths import Paths
-from qa.progress import SilentReporter
-from qa.retrieval import Mode, Searcher, Settings
-from qa.store import Store, passage_key
+from qa.answering.retrieval import Mode, Searcher, Settings
+from qa.documents import loading as documents
+from qa.documents.base import Document, Source, Warn
+from qa.documents.chunking import ChunkingParams, Passage
+from qa.index import building, manifest
+from qa.index.stores.files.store import Store
+from qa.index.stores.shared import passage_key
+from qa.kernel.errors import CorpusError, IndexCorruptError
+from qa.kernel.paths import Paths
+from qa.kernel.progress import SilentReporter
 from tests.corpora import topic_paragraph, write_doc
 from tests.fakes import FakeEmbedder
 
@@ -39,8 +41,8 @@ def corpus_paths(essay_paths: Paths) -> Paths:
     return essay_paths
 
 
-def build(paths: Paths, embedder: FakeEmbedder | None = None, full: bool = False) -> indexing.BuildResult:
-    return indexing.build(paths, embedder or FakeEmbedder(), SilentReporter(), full=full)
+def build(paths: Paths, embedder: FakeEmbedder | None = None, full: bool = False) -> building.BuildResult:
+    return building.build(paths, embedder or FakeEmbedder(), SilentReporter(), full=full)
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ def test_only_new_and_changed_documents_are_read_and_embedded(
     loaded: list[str] = []
     real_load = documents.load
 
-    def recording_load(source: documents.Source, warn: documents.Warn) -> documents.Document | None:
+    def recording_load(source: Source, warn: Warn) -> Document | None:
         loaded.append(source.id)
         return real_load(source, warn)
 
@@ -217,7 +219,7 @@ def test_full_rebuild_embeds_everything_again(corpus_paths: Paths) -> None:
 
 def test_changed_chunking_rechunks_but_reuses_identical_passages(corpus_paths: Paths) -> None:
     build(corpus_paths)
-    result = indexing.build(corpus_paths, FakeEmbedder(), SilentReporter(), params=ChunkingParams(max_words=120))
+    result = building.build(corpus_paths, FakeEmbedder(), SilentReporter(), params=ChunkingParams(max_words=120))
     assert not result.noop
     assert manifest.read(corpus_paths.index).chunking["max_words"] == 120
     assert result.embedded < result.passages
@@ -241,7 +243,7 @@ def test_old_generations_are_collected_keeping_one_back(corpus_paths: Paths) -> 
         build(corpus_paths)
         generations.append(manifest.read(corpus_paths.index).generation)
     on_disk = sorted(
-        path.name for path in corpus_paths.index.iterdir() if path.name.startswith(indexing.GENERATION_PREFIX)
+        path.name for path in corpus_paths.index.iterdir() if path.name.startswith(building.GENERATION_PREFIX)
     )
     assert on_disk == generations[-2:]
 
@@ -256,8 +258,8 @@ def test_new_chunking_never_reuses_vectors_of_other_sentences(essay_paths: Paths
     """The cache is keyed by text and sentences: after a chunking change every sentence still has its vector."""
     wrapped = "\n".join(f"Line {n} of a note, wrapped at about sixty characters. It ends here." for n in range(1, 13))
     (essay_paths.corpus / "note.md").write_text(f"# Note\n\n{wrapped}\n", encoding="utf-8")
-    indexing.build(essay_paths, FakeEmbedder(), SilentReporter(), params=ChunkingParams(wrap_width=100))
-    indexing.build(essay_paths, FakeEmbedder(), SilentReporter(), params=ChunkingParams(wrap_width=50))
+    building.build(essay_paths, FakeEmbedder(), SilentReporter(), params=ChunkingParams(wrap_width=100))
+    building.build(essay_paths, FakeEmbedder(), SilentReporter(), params=ChunkingParams(wrap_width=50))
     store = Store.open(essay_paths.index)
     passages = store.passages(range(store.size))
     assert store.manifest.chunking["wrap_width"] == 50
@@ -280,13 +282,13 @@ def test_removing_a_document_does_not_embed_or_load_the_model(corpus_paths: Path
 def test_same_model_name_with_other_weights_is_refused(corpus_paths: Paths) -> None:
     first = FakeEmbedder()
     first.weights_sha256 = "a" * 64  # type: ignore[attr-defined]
-    indexing.build(corpus_paths, first, SilentReporter())
+    building.build(corpus_paths, first, SilentReporter())
     retrained = FakeEmbedder()
     retrained.weights_sha256 = "b" * 64  # type: ignore[attr-defined]
     (corpus_paths.corpus / "orchard.txt").write_text("orchard pears this year\n", encoding="utf-8")
     with pytest.raises(IndexCorruptError, match="run qa index --full"):
-        indexing.build(corpus_paths, retrained, SilentReporter())
-    assert indexing.build(corpus_paths, retrained, SilentReporter(), full=True).embedded > 0
+        building.build(corpus_paths, retrained, SilentReporter())
+    assert building.build(corpus_paths, retrained, SilentReporter(), full=True).embedded > 0
 
 
 def test_a_file_that_could_not_be_read_counts_as_changed(corpus_paths: Paths) -> None:

@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import manifest
-from qa.chunking import ChunkingParams
-from qa.errors import CorpusError, IndexCorruptError, IndexMissingError
-from qa.indexing import build, open_current
-from qa.manifest import read_manifest
-from qa.paths import Paths
-from qa.progress import SilentReporter
-from qa.store import Store
+from qa.documents.chunking import ChunkingParams
+from qa.index import manifest
+from qa.index.building import build, open_current
+from qa.index.manifest import read_manifest
+from qa.index.stores.files.store import Store
+from qa.kernel.errors import CorpusError, IndexCorruptError, IndexMissingError
+from qa.kernel.paths import Paths
+from qa.kernel.progress import SilentReporter
 from tests.conftest import ESSAY
 from tests.corpora import expected_passages
 from tests.fakes import FakeEmbedder

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from qa.indexing import build
-from qa.lists import Entry, gather, is_item, is_recommendation_list
-from qa.paths import Paths
-from qa.progress import SilentReporter
-from qa.retrieval import Searcher, Settings
-from qa.store import Store
+from qa.answering.lists import Entry, gather, is_item, is_recommendation_list
+from qa.answering.retrieval import Searcher, Settings
+from qa.index.building import build
+from qa.index.stores.files.store import Store
+from qa.kernel.paths import Paths
+from qa.kernel.progress import SilentReporter
 from tests.corpora import topic_paragraph
 from tests.fakes import FakeEmbedder
 

@@ -11,10 +11,10 @@ import pytest
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 
-from qa.engine import Engine
-from qa.mcp_server import TOOLS, Library
-from qa.paths import Paths
-from qa.settings import MODES
+from qa.engine.engine import Engine
+from qa.interfaces.mcp.server import TOOLS, Library
+from qa.kernel.paths import Paths
+from qa.kernel.settings import MODES
 from tests.corpora import EVERY_KIND, write_every_kind
 from tests.fakes import FakeEmbedder, given
 

@@ -12,21 +12,24 @@ from typing import Any
 import numpy as np
 import pytest
 
-from qa import embedding, engine, onnx_embedding, onnx_export, runtime
-from qa.embedding import DEFAULT_MODEL, SentenceTransformerEmbedder
-from qa.errors import ModelError
-from qa.onnx_embedding import (
+from qa.engine import engine
+from qa.kernel.errors import ModelError
+from qa.kernel.paths import Paths
+from qa.kernel.progress import SilentReporter
+from qa.models import embedding
+from qa.models.embedding import DEFAULT_MODEL, SentenceTransformerEmbedder
+from qa.models.onnx import export, graph, runtime
+from qa.models.onnx.embedding import OnnxEmbedder
+from qa.models.onnx.graph import (
     INT8,
+    POOLING_MODES,
     ModelLayout,
-    OnnxEmbedder,
     OnnxModel,
     UnsupportedModelError,
     pool,
     read_layout,
     split_variant,
 )
-from qa.paths import Paths
-from qa.progress import SilentReporter
 from tests import onnx_fakes
 from tests.fakes import FakeEmbedder, given
 from tests.onnx_fakes import DIMENSION, model_folder, tiny_graph
@@ -52,15 +55,15 @@ def exports(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
         made.append(path)
         tiny_graph(path)
 
-    monkeypatch.setattr(onnx_export, "torch_export", fake_export)
-    monkeypatch.setattr(onnx_export, "check_layout", lambda model, layout: None)
-    monkeypatch.setattr(onnx_export, "verify", lambda reference, exported: 1.0)
+    monkeypatch.setattr(export, "torch_export", fake_export)
+    monkeypatch.setattr(export, "check_layout", lambda model, layout: None)
+    monkeypatch.setattr(export, "verify", lambda reference, exported: 1.0)
     monkeypatch.setattr(SentenceTransformerEmbedder, "model", property(lambda self: "a model, no torch"))
     return made
 
 
 def cache_files(digest: str) -> list[str]:
-    place = onnx_export.cache_folder(digest)
+    place = export.cache_folder(digest)
     return sorted(path.name for path in place.iterdir()) if place.is_dir() else []
 
 
@@ -73,7 +76,7 @@ def by_hand(text: str, layout: ModelLayout) -> np.ndarray:
 
 
 def tiny_model(folder: Path, tmp_path: Path, batch_size: int = 2) -> OnnxModel:
-    model = onnx_export.load(tiny_graph(tmp_path / "tiny.onnx"), None, read_layout(folder))
+    model = export.load(tiny_graph(tmp_path / "tiny.onnx"), None, read_layout(folder))
     model.batch_size = batch_size
     return model
 
@@ -166,7 +169,7 @@ def pool_by_hand(tokens: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
     return np.stack(rows)
 
 
-@pytest.mark.parametrize("mode", onnx_embedding.POOLING_MODES)
+@pytest.mark.parametrize("mode", POOLING_MODES)
 def test_pooling_of_right_padded_batches_matches_row_by_row(mode: str) -> None:
     rng = np.random.default_rng(1)
     tokens = rng.standard_normal((4, 7, 5)).astype(np.float32)
@@ -234,7 +237,7 @@ def test_batches_run_on_several_threads_with_the_same_vectors(
     model = tiny_model(folder, tmp_path, batch_size=1)
     texts = [f"Text number {i} with {'many ' * i}words." for i in range(40)]
     spans = [[(0, len(text))] for text in texts]
-    monkeypatch.setattr(onnx_embedding, "WINDOW", 2)  # several windows of batches
+    monkeypatch.setattr(graph, "WINDOW", 2)  # several windows of batches
     threads: set[str] = set()
     run = model.token_vectors
     meeting = threading.Barrier(2, timeout=30)  # the first two batches wait for each other: two threads or a failure
@@ -295,7 +298,7 @@ def test_a_graph_with_other_inputs_is_refused(folder: Path, tmp_path: Path) -> N
     model.ir_version = 8
     onnx.save(model, str(tmp_path / "other.onnx"))
     with pytest.raises(ModelError, match="inputs"):
-        onnx_export.load(tmp_path / "other.onnx", None, read_layout(folder))
+        export.load(tmp_path / "other.onnx", None, read_layout(folder))
 
 
 # Export, cache and fallback
@@ -308,8 +311,8 @@ def test_first_use_exports_once_and_later_uses_the_cache(folder: Path, exports: 
     digest = first.weights_sha256
     assert digest is not None
     assert cache_files(digest) == [".lock", "fp32.json", "fp32.onnx"], "no temporary file is left"
-    record = json.loads((onnx_export.cache_folder(digest) / "fp32.json").read_text(encoding="utf-8"))
-    assert record["sha256"] == runtime.file_sha256(onnx_export.cache_folder(digest) / "fp32.onnx")
+    record = json.loads((export.cache_folder(digest) / "fp32.json").read_text(encoding="utf-8"))
+    assert record["sha256"] == runtime.file_sha256(export.cache_folder(digest) / "fp32.onnx")
     assert (record["weights_sha256"], record["variant"], record["dimension"]) == (digest, "fp32", DIMENSION)
     second = OnnxEmbedder(str(folder), warn=pytest.fail)
     np.testing.assert_allclose(second.embed(TEXTS), vectors)
@@ -342,7 +345,7 @@ def test_a_corrupt_cached_graph_is_exported_again_after_one_warning(folder: Path
     digest = OnnxEmbedder(str(folder)).weights_sha256
     assert digest is not None
     vectors = OnnxEmbedder(str(folder)).embed(TEXTS)
-    graph = onnx_export.cache_folder(digest) / "fp32.onnx"
+    graph = export.cache_folder(digest) / "fp32.onnx"
     data = bytearray(graph.read_bytes())
     data[len(data) // 2] ^= 0xFF
     graph.write_bytes(bytes(data))
@@ -362,7 +365,7 @@ def test_a_foreign_record_is_exported_again(folder: Path, exports: list[Path], r
     embedder = OnnxEmbedder(str(folder))
     embedder.embed(TEXTS)
     assert embedder.weights_sha256 is not None
-    path = onnx_export.cache_folder(embedder.weights_sha256) / "fp32.json"
+    path = export.cache_folder(embedder.weights_sha256) / "fp32.json"
     path.write_text(json.dumps(json.loads(path.read_text(encoding="utf-8")) | record), encoding="utf-8")
     again = OnnxEmbedder(str(folder), warn=lambda message: None)
     again.embed(TEXTS)
@@ -372,7 +375,7 @@ def test_a_foreign_record_is_exported_again(folder: Path, exports: list[Path], r
 def test_a_graph_without_its_record_counts_as_not_exported(folder: Path, exports: list[Path]) -> None:
     embedder = OnnxEmbedder(str(folder))
     assert embedder.weights_sha256 is not None
-    place = onnx_export.cache_folder(embedder.weights_sha256)
+    place = export.cache_folder(embedder.weights_sha256)
     place.mkdir(parents=True)
     (place / "fp32.onnx").write_bytes(b"half a graph from a killed export")
     embedder.embed(TEXTS)
@@ -386,7 +389,7 @@ def test_a_failed_export_falls_back_to_sentence_transformers_with_one_warning(
         path.write_bytes(b"partial")
         raise RuntimeError("unsupported operator aten::something\nwith a long traceback")
 
-    monkeypatch.setattr(onnx_export, "torch_export", broken)
+    monkeypatch.setattr(export, "torch_export", broken)
     said: list[str] = []
     embedder = OnnxEmbedder(str(folder), warn=said.append)
     assert embedder.backend is embedder.reference
@@ -402,7 +405,7 @@ def test_a_failed_export_falls_back_to_sentence_transformers_with_one_warning(
 def test_vectors_that_differ_from_sentence_transformers_are_not_kept(
     folder: Path, exports: list[Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(onnx_export, "verify", lambda reference, exported: 0.9991)
+    monkeypatch.setattr(export, "verify", lambda reference, exported: 0.9991)
     said: list[str] = []
     embedder = OnnxEmbedder(str(folder), warn=said.append)
     assert embedder.backend is embedder.reference
@@ -433,7 +436,7 @@ def test_an_unwritable_cache_falls_back_and_says_how_to_fix_it(
 
 
 def test_int8_never_falls_back(folder: Path, exports: list[Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(onnx_export, "verify", lambda reference, exported: 0.5)
+    monkeypatch.setattr(export, "verify", lambda reference, exported: 0.5)
     with pytest.raises(ModelError, match=r"cannot run model .*:int8"):
         OnnxEmbedder(f"{folder}:int8", warn=pytest.fail).embed(TEXTS)
 
@@ -446,7 +449,7 @@ def test_int8_is_quantised_from_the_fp32_graph(folder: Path, exports: list[Path]
     assert len(exports) == 1, "the fp32 graph is exported once, then quantised"
     assert fp32.weights_sha256 is not None
     assert cache_files(fp32.weights_sha256) == [".lock", "fp32.json", "fp32.onnx", "int8.json", "int8.onnx"]
-    assert (found * fp32.embed(TEXTS)).sum(axis=1).min() > onnx_export.INT8_COSINE
+    assert (found * fp32.embed(TEXTS)).sum(axis=1).min() > export.INT8_COSINE
     again = OnnxEmbedder(f"{folder}:int8", warn=pytest.fail)
     np.testing.assert_allclose(again.embed(TEXTS), found)
     assert len(exports) == 1

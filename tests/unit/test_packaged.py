@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qa import indexing
-from qa.chunking import chunk
-from qa.documents import Document
-from qa.filters import make_filter
-from qa.paths import Paths
-from qa.progress import SilentReporter
-from qa.retrieval import Searcher, Settings
-from qa.store import Store
+from qa.answering.retrieval import Searcher, Settings
+from qa.documents.base import Document
+from qa.documents.chunking import chunk
+from qa.index import building
+from qa.index.stores.files.store import Store
+from qa.kernel.filters import make_filter
+from qa.kernel.paths import Paths
+from qa.kernel.progress import SilentReporter
 from tests.corpora import load_file, long_line, make_docx, make_epub
 from tests.fakes import FakeEmbedder
 
@@ -103,7 +103,7 @@ def test_word_and_epub_are_searchable_and_filterable_beside_markdown(paths: Path
     )
     (paths.corpus / "wetland.md").write_text("---\ndate: 2023-01-01\n---\n\n" + long_line("wetland survey") + "\n")
     reporter = SilentReporter()
-    result = indexing.build(paths, FakeEmbedder(), reporter)
+    result = building.build(paths, FakeEmbedder(), reporter)
     assert reporter.warnings == []
     assert result.documents == 3
     store = Store.open(paths.index)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.questions import document_question
+from qa.answering.questions import document_question
 
 
 @pytest.mark.parametrize(

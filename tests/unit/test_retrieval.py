@@ -9,12 +9,12 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from qa.errors import InputError
-from qa.indexing import build
-from qa.paths import Paths
-from qa.progress import SilentReporter
-from qa.retrieval import MAX_QUESTION_CHARS, Answer, Searcher, Settings, clean_question, fuse
-from qa.store import Store
+from qa.answering.retrieval import MAX_QUESTION_CHARS, Answer, Searcher, Settings, clean_question, fuse
+from qa.index.building import build
+from qa.index.stores.files.store import Store
+from qa.kernel.errors import InputError
+from qa.kernel.paths import Paths
+from qa.kernel.progress import SilentReporter
 from tests.conftest import ESSAY
 from tests.fakes import FakeEmbedder
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from qa import squad
-from qa.errors import InputError
+from qa.evaluation import squad
+from qa.kernel.errors import InputError
 from tests.conftest import REPO
 
 TINY = REPO / "tests" / "data" / "squad_tiny.json"

@@ -10,16 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import verifier
-from qa.chunking import Passage
-from qa.engine import Engine
-from qa.errors import ModelError
-from qa.indexing import build
-from qa.paths import Paths
-from qa.progress import SilentReporter
-from qa.retrieval import Searcher, Settings, abstention_reason
-from qa.store import Store
-from qa.verifier import Candidate, OnnxVerifier, pair_text
+from qa.answering.retrieval import Searcher, Settings, abstention_reason
+from qa.documents.chunking import Passage
+from qa.engine.engine import Engine
+from qa.index.building import build
+from qa.index.stores.files.store import Store
+from qa.kernel.errors import ModelError
+from qa.kernel.paths import Paths
+from qa.kernel.progress import SilentReporter
+from qa.models.verifier import model as verifier
+from qa.models.verifier.model import Candidate, OnnxVerifier, pair_text
 from tests.fakes import FakeEmbedder, FakeVerifier, given
 
 
@@ -81,7 +81,7 @@ def test_missing_tokenizer_is_named(tmp_path: Path) -> None:
 
 
 def test_shipped_files_match_the_recorded_checksum() -> None:
-    from qa.runtime import file_sha256
+    from qa.models.onnx.runtime import file_sha256
 
     model = verifier.MODEL_DIR / verifier.MODEL_FILE
     assert model.stat().st_size <= 30_000_000

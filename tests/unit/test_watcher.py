@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from qa.build_lock import locked
-from qa.engine import Engine
-from qa.paths import Paths
-from qa.progress import SilentReporter
-from qa.store import Store
-from qa.watcher import Update, Watcher, ignored
+from qa.engine.engine import Engine
+from qa.engine.watcher import Update, Watcher, ignored
+from qa.index.lock import locked
+from qa.index.stores.files.store import Store
+from qa.kernel.paths import Paths
+from qa.kernel.progress import SilentReporter
 from tests.corpora import write_doc
 from tests.fakes import FakeEmbedder, given
 

@@ -7,7 +7,8 @@ test articles, never a gold set) through the real pipeline (hybrid retrieval ove
 verifier). Pass 1 records every verified candidate and fits a logistic stack of the model's logit and the
 candidate's embedding similarity to "this sentence holds the answer"; pass 2 asks again with it and picks the
 highest threshold that keeps false abstentions at or under TARGET. Writes SCALE, SIMILARITY and SHIFT into
-qa/verifier.py, VERIFIER_THRESHOLD into qa/settings.py, and the figures into training/verifier/out/calibration.json.
+qa/models/verifier/model.py, VERIFIER_THRESHOLD into qa/kernel/settings.py, and the figures into
+training/verifier/out/calibration.json.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
-from qa import squad, verifier
-from qa.engine import Engine
-from qa.evaluation import QuestionResult, auroc, contains_answer, evaluate
-from qa.paths import Paths
-from qa.progress import SilentReporter
-from qa.settings import Settings, clean_question
-from qa.verifier import Candidate, OnnxVerifier
+from qa.engine.engine import Engine
+from qa.evaluation import squad
+from qa.evaluation.gold import QuestionResult, auroc, contains_answer, evaluate
+from qa.kernel.paths import Paths
+from qa.kernel.progress import SilentReporter
+from qa.kernel.settings import Settings, clean_question
+from qa.models.verifier import model as verifier
+from qa.models.verifier.model import Candidate, OnnxVerifier
 from training.verifier import data
 from training.verifier.export import ROOT
 from training.verifier.train import OUT, SEED
@@ -36,8 +38,8 @@ TARGET = 0.04  # a margin under the 5% the issue allows, for questions unlike th
 # (passages, sentences per passage) the verifier may read; the widest is recorded for the fit, each is then tried
 GRID = ((3, 3), (5, 2), (5, 3))
 RERANKS = (None, 0.0, 0.5, 1.0)  # no rerank, or the rerank with these blends of the retrieval score
-SETTINGS = ROOT / "qa" / "settings.py"
-SOURCE = ROOT / "qa" / "verifier.py"
+SETTINGS = ROOT / "qa" / "kernel" / "settings.py"
+SOURCE = ROOT / "qa" / "models" / "verifier" / "model.py"
 CARD = ROOT / "qa" / "models" / "verifier" / "model_card.md"
 SECTION = "## End-to-end calibration and threshold"
 
@@ -105,7 +107,7 @@ On the {record["questions"]} validation questions ({record["answerable"]} answer
 (hybrid retrieval over all ten articles; {record["candidates"]} verified candidates), a logistic stack of the model's
 logit and the candidate's embedding similarity, then one Platt step on each question's best score:
 `p = sigmoid({record["scale"]} · logit + {record["similarity"]} · similarity + {record["shift"]})`
-(`qa.verifier.SCALE`, `SIMILARITY`, `SHIFT`). Candidate AUROC for "this sentence holds the answer": logit
+(`qa.models.verifier.model.SCALE`, `SIMILARITY`, `SHIFT`). Candidate AUROC for "this sentence holds the answer": logit
 {record["candidate_auroc_logit"]:.3f}, similarity alone {record["candidate_auroc_similarity"]:.3f}. Question-level ECE
 {record["ece_before"]} → {record["ece_after"]}. Tried on the same questions: the best sentences of 3 or 5 top
 passages, 2 or 3 per passage, and no rerank or a rerank blended with the retrieval score (`GRID` and `RERANKS`
@@ -114,7 +116,7 @@ in this script); chosen by Hit@1 + answer-sentence accuracy + abstention recall:
 {record["without_rerank"]["hit@1"]} → {record["with_rerank"]["hit@1"]}, answer-sentence accuracy
 {record["without_rerank"]["sentence"]} → {record["with_rerank"]["sentence"]}). Threshold for at most
 {record["target_false_abstentions"]:.0%} false abstentions on validation: {record["threshold"]}
-(`qa.settings.VERIFIER_THRESHOLD`; validation false abstentions {record["false_abstentions_at_threshold"]},
+(`qa.kernel.settings.VERIFIER_THRESHOLD`; validation false abstentions {record["false_abstentions_at_threshold"]},
 abstention recall {record["abstention_recall_at_threshold"]}). Held-out and gold-set figures are in the README.
 """
 

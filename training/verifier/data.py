@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.evaluation import contains_answer
-from qa.squad import Article, Paragraph, Question
-from qa.verifier import Candidate, neighbours, pair_text, question_text
+from qa.evaluation.gold import contains_answer
+from qa.evaluation.squad import Article, Paragraph, Question
+from qa.models.verifier.model import Candidate, neighbours, pair_text, question_text
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "squad2-train" / "train-v2.0-first10.json"
 # Held out entirely: never trained on, never used to choose anything (one of the two articles with unanswerables).
@@ -124,7 +124,7 @@ def _embeddings(units: list[Unit], cache: Path) -> dict[str, np.ndarray]:
         return dict(zip(texts, np.load(matrix), strict=True))
     from sentence_transformers import SentenceTransformer
 
-    from qa.embedding import bundled_model_path
+    from qa.models.embedding import bundled_model_path
 
     model = SentenceTransformer(str(bundled_model_path()), device="cpu")
     embedded = model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)

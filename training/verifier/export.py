@@ -16,15 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
-from qa import verifier
-from qa.runtime import file_sha256
-from training.verifier import train
+from qa.models.onnx.runtime import file_sha256
+from qa.models.verifier import model as verifier
+from training.verifier import config
 from training.verifier.data import TEST_ARTICLES, VALIDATION_ARTICLES, VALIDATION_SHARE, Pair
 from training.verifier.metrics import summary
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIP = ROOT / "qa" / "models" / "verifier"
-SOURCE = ROOT / "qa" / "verifier.py"
+SOURCE = ROOT / "qa" / "models" / "verifier" / "model.py"
 MAX_INT8_LOSS = 0.01
 TEST_QUESTIONS = 400
 
@@ -70,9 +70,9 @@ def onnx_export(out: Path, layers: int, target: Path) -> None:
 
 
 def onnx_logits(model: Path, tokenizer: Path, pairs: list[Pair], batch: int = 64) -> np.ndarray:
-    """Logits of the ONNX model for every pair, tokenized exactly as qa.verifier does at query time."""
+    """Logits of the ONNX model for every pair, tokenized exactly as qa.models.verifier.model does at query time."""
     scorer = verifier.OnnxVerifier.__new__(verifier.OnnxVerifier)
-    from qa.runtime import load_tokenizer, open_session
+    from qa.models.onnx.runtime import load_tokenizer, open_session
 
     session = open_session(model, None)
     tok = load_tokenizer(tokenizer, verifier.MAX_LENGTH)
@@ -123,7 +123,7 @@ def latency(model: Path, tokenizer: Path, pairs: list[Pair], size: int = 10, run
     for pair in pairs:
         groups.setdefault(pair.group, []).append(pair)
     chosen = [members[:size] for members in groups.values() if len(members) >= size][:runs]
-    from qa.runtime import load_tokenizer, open_session
+    from qa.models.onnx.runtime import load_tokenizer, open_session
 
     session = open_session(model, None)
     tok = load_tokenizer(tokenizer, verifier.MAX_LENGTH)
@@ -153,7 +153,7 @@ def run(out: Path, seed: int, layers: int, epochs: int, lr: float, batch: int) -
     """Export, quantise, measure, calibrate, ship; returns the figures written into the model card."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from qa.embedding import bundled_model_path
+    from qa.models.embedding import bundled_model_path
 
     fp32, int8 = out / "verifier-fp32.onnx", out / "verifier-int8.onnx"
     tokenizer = bundled_model_path() / "tokenizer.json"
@@ -253,7 +253,7 @@ def card(record: dict[str, object]) -> str:
 
 A cross-encoder that reads a question against one candidate sentence (with the end of the sentence before it, the
 start of the sentence after it and the document title) and scores whether the sentence answers the question.
-`qa/verifier.py` serves it with ONNX Runtime; `confidence` in `qa ask` is its calibrated probability.
+`qa/models/verifier/model.py` serves it with ONNX Runtime; `confidence` in `qa ask` is its calibrated probability.
 
 - **Architecture** (`training/verifier/model.py`): the embeddings and {layers} of
   the bundled all-MiniLM-L6-v2 (hidden size 384) read `[CLS] question [SEP] sentence [SEP] title: previous …
@@ -262,7 +262,7 @@ start of the sentence after it and the document title) and scores whether the se
   sentence, averaged over the question) plus a linear read-out of the mean token state and a bias.
 - **File**: `verifier.onnx`, {record["chosen"]} (dynamic int8 quantisation by onnxruntime where it costs at most
   {MAX_INT8_LOSS} held-out pair AUROC; measured loss {record["int8_auroc_loss"]}), {record["megabytes"]} MB,
-  sha256 `{record["sha256"]}` (checked at load: `qa.verifier.MODEL_SHA256`). `tokenizer.json` is MiniLM's.
+  sha256 `{record["sha256"]}` (checked at load: `qa.models.verifier.model.MODEL_SHA256`). `tokenizer.json` is MiniLM's.
 - **Latency**: {record["latency_ms_10_pairs"]} ms median for 10 pairs of one question in one batch (2 threads, this
   project's 2-core VM).
 
@@ -279,18 +279,19 @@ article**:
 
 Pairs per question: every sentence of its paragraph (positive when it overlaps a gold answer; all negative for an
 unanswerable question), plus {3} sentences of other paragraphs of the same split nearest the question by the bundled
-MiniLM cosine and holding no gold or plausible answer string. Sentences are cut by `qa.chunking.split_sentences`,
-as at query time. No gold set used to report a figure (essay, related, held-out A/B, paraphrase) was used.
+MiniLM cosine and holding no gold or plausible answer string. Sentences are cut by
+`qa.documents.chunking.split_sentences`, as at query time. No gold set used to report a figure (essay, related,
+held-out A/B, paraphrase) was used.
 
 ## Training
 
 Seed {settings["seed"]}, {settings.get("steps", "?")} steps ({settings["epochs"]} epochs) of batches of whole questions
-(at least {settings["batch"]} pairs: every positive, at most {train.PARAGRAPH_NEGATIVES} other sentences of the
-paragraph and {train.RETRIEVED_NEGATIVES} retrieved sentences per question; for {train.DROP_SHARE:.0%} of answerable
+(at least {settings["batch"]} pairs: every positive, at most {config.PARAGRAPH_NEGATIVES} other sentences of the
+paragraph and {config.RETRIEVED_NEGATIVES} retrieved sentences per question; for {config.DROP_SHARE:.0%} of answerable
 questions the answering sentences are left out, making a near miss whose target is "nothing here answers"), AdamW lr
-{settings["lr"]} ({train.HEAD_LR}× for the head; 5% warm-up, linear decay to the last step), weight decay 0.01, word
+{settings["lr"]} ({config.HEAD_LR}× for the head; 5% warm-up, linear decay to the last step), weight decay 0.01, word
 embeddings frozen; loss: a softmax over each question's candidates and a fixed null score of 0 (the target for
-unanswerable questions, as SQuAD 2.0 readers are trained) plus {train.BCE_WEIGHT} × binary cross-entropy. CPU, 2
+unanswerable questions, as SQuAD 2.0 readers are trained) plus {config.BCE_WEIGHT} × binary cross-entropy. CPU, 2
 threads, about {settings.get("seconds_per_step", "?")} s a step.
 
 {history}
@@ -313,18 +314,25 @@ ECE on validation {calibration["validation_ece"]}, held-out test {calibration["t
 ```
 
 It writes `training/verifier/out/` (checkpoints, pairs, `export.json`), copies the chosen ONNX file and the
-tokenizer here, and records the new sha256 and calibration constants in `qa/verifier.py`.
+tokenizer here, and records the new sha256 and calibration constants in `qa/models/verifier/model.py`.
 """
 
 
 def main() -> None:
     """Export from an existing training run."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, default=train.OUT)
-    parser.add_argument("--layers", type=int, default=train.LAYERS)
-    parser.add_argument("--epochs", type=int, default=train.EPOCHS)
+    parser.add_argument("--out", type=Path, default=config.OUT)
+    parser.add_argument("--layers", type=int, default=config.LAYERS)
+    parser.add_argument("--epochs", type=int, default=config.EPOCHS)
     args = parser.parse_args()
-    run(args.out, seed=train.SEED, layers=args.layers, epochs=args.epochs, lr=train.LR, batch=train.BATCH)
+    run(
+        args.out,
+        seed=config.SEED,
+        layers=args.layers,
+        epochs=args.epochs,
+        lr=config.LR,
+        batch=config.BATCH,
+    )
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ def build(layers: int) -> VerifierNet:
     """The network over MiniLM's embeddings and first `layers` layers (the bundled weights)."""
     from transformers import BertConfig, BertModel
 
-    from qa.embedding import bundled_model_path
+    from qa.models.embedding import bundled_model_path
 
     config = BertConfig.from_pretrained(bundled_model_path())
     config.num_hidden_layers = layers

@@ -15,24 +15,22 @@ from pathlib import Path
 
 import numpy as np
 
-from qa import squad
+from qa.evaluation import squad
 from training.verifier import data
+from training.verifier.config import (
+    BATCH,
+    BCE_WEIGHT,
+    DROP_SHARE,
+    EPOCHS,
+    HEAD_LR,
+    LAYERS,
+    LR,
+    OUT,
+    PARAGRAPH_NEGATIVES,
+    RETRIEVED_NEGATIVES,
+    SEED,
+)
 from training.verifier.metrics import summary
-
-OUT = Path(__file__).resolve().parent / "out"
-SEED = 13
-LAYERS = 6  # all of MiniLM's layers: the 3-layer variant verified faster but worse (model card)
-EPOCHS = 2
-BATCH = 32
-LR = 4e-5
-HEAD_LR = 10  # the fresh classifier learns this many times faster than the pretrained layers
-BCE_WEIGHT = 0.2  # a little pairwise binary cross-entropy beside the listwise loss
-PARAGRAPH_NEGATIVES = 4  # per question, at most this many other sentences of its paragraph...
-RETRIEVED_NEGATIVES = 2  # ...and this many retrieved from other paragraphs
-# Share of answerable questions whose answering sentences are left out, making a near miss (the paragraph's other
-# sentences, answer absent) whose target is the null score: SQuAD 2.0's few unanswerable questions alone are too few
-# to teach the model where "nothing here answers" lies.
-DROP_SHARE = 0.2
 
 
 def parse() -> argparse.Namespace:
@@ -58,10 +56,10 @@ def log(message: str) -> None:
 
 
 def tokenizer(max_length: int):  # type: ignore[no-untyped-def]
-    """The bundled MiniLM tokenizer, set up exactly as qa.verifier serves it."""
+    """The bundled MiniLM tokenizer, set up exactly as qa.models.verifier.model serves it."""
     from tokenizers import Tokenizer
 
-    from qa.embedding import bundled_model_path
+    from qa.models.embedding import bundled_model_path
 
     found = Tokenizer.from_file(str(bundled_model_path() / "tokenizer.json"))
     found.enable_truncation(max_length=max_length, strategy="only_second")
@@ -167,7 +165,7 @@ def main() -> None:
     """Prepare pairs, train with checkpoints, keep the best epoch by validation, export."""
     import torch
 
-    from qa.verifier import MAX_LENGTH
+    from qa.models.verifier.model import MAX_LENGTH
 
     args = parse()
     torch.set_num_threads(args.threads)

@@ -1,0 +1,1 @@
+"""Answering a question: retrieval, abstention, document-level answers, lists and the answer's types."""

@@ -1,0 +1,1 @@
+"""`qa bench`: speed and memory against bare baselines, and search at synthetic scale."""

@@ -1,0 +1,1 @@
+"""The one engine behind every interface, the index status and the corpus watcher."""

@@ -1,0 +1,1 @@
+"""Evaluation: gold sets, BEIR, SQuAD, saved runs and their reports."""

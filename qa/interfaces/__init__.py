@@ -1,0 +1,1 @@
+"""The interfaces: the command line, the MCP server and the terminal app."""

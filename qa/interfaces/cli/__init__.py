@@ -1,0 +1,1 @@
+"""The `qa` command line (click): commands, options, console output and rendering."""

@@ -1,0 +1,1 @@
+"""The models: the embedder seam, the ONNX serving path and its export, the answer verifier."""

@@ -1,0 +1,1 @@
+"""The torch-free serving path: ONNX Runtime sessions, the exported embedding graph and its export."""
