@@ -275,15 +275,16 @@ def abstention_reason(
             f"below the {verifier_threshold:.2f} threshold"
         )
     sentences = [
-        (passage.text[start:end], float(score))
+        (passage.text, start, end, float(score))
         for passage, scores in support
         for (start, end), score in zip(passage.sentences, scores, strict=True)
     ]
     kind = answer_type(question)
-    if kind is not None and max((score for text, score in sentences if kind.stated_in(text)), default=-1.0) < threshold:
+    stating = (score for text, start, end, score in sentences if kind is not None and kind.stated_in(text, start, end))
+    if kind is not None and max(stating, default=-1.0) < threshold:
         return f"no sentence close to the question states {kind.name}"
     terms = paired_terms(question)
-    if terms is not None and not pairs(terms, (text for text, _ in sentences)):
+    if terms is not None and not pairs(terms, (text[start:end] for text, start, end, _ in sentences)):
         return f"no sentence mentions the {terms[0]} of {terms[1]}"
     return None
 
