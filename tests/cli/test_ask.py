@@ -15,7 +15,8 @@ from tests.cli.conftest import where
 from tests.conftest import ESSAY
 
 PASSAGE_KEYS = {
-    *("rank", "passage_id", "doc_id", "title", "citation", "score", "start", "end", "text", "highlight", "kind")
+    *("rank", "passage_id", "doc_id", "title", "citation", "score", "start", "end", "text", "highlight", "kind"),
+    *("retrieval_score", "verifier_score"),
 }
 EXTRA = "# Harbour notes\n\nThe harbour cranes were painted red in 1999. Ships now dock at night.\n"
 
@@ -40,6 +41,10 @@ def test_json_answer_for_one_question(qa: Any, essay_paths: Paths) -> None:
         start, end = passage["highlight"]
         assert 0 <= start < end <= len(passage["text"])
         assert isinstance(passage["score"], float)
+        assert passage["retrieval_score"] == passage["score"], "without the verifier, retrieval orders the results"
+        assert passage["verifier_score"] is None
+    scores = [passage["score"] for passage in answer["passages"]]
+    assert scores == sorted(scores, reverse=True)
     # The index was missing: it was built first, and stderr said so.
     assert "no index" in result.err and "building" in result.err
     assert (essay_paths.index / "manifest.json").is_file()
