@@ -96,6 +96,9 @@ def render_eval(data: dict[str, Any]) -> str:
         f"gold {data['gold']}: {first['answerable']} answerable, {first['unanswerable']} unanswerable; k = {data['k']}"
     ]
     lines += [f"{row[0]:8} " + " ".join(f"{cell:>9}" for cell in row[1:]) for row in reports.metric_table(data)]
+    if thresholds := reports.threshold_table(data):
+        lines += ["", f"{reports.THRESHOLD_TITLE}:"]
+        lines += [f"{row[0]:8} " + " ".join(f"{cell:>12}" for cell in row[1:]) for row in thresholds]
     if types := reports.type_table(data):
         lines += ["", "by question type:"]
         lines += [f"{row[0]:8} {row[1]:15}" + " ".join(f"{cell:>9}" for cell in row[2:]) for row in types]
