@@ -3,6 +3,7 @@ passages a corpus should give."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from qa.documents import loading
@@ -47,6 +48,17 @@ repair the sensors and write the software that schedules each move, a change the
 <footer>Copyright Port Weekly. Cookie settings. Privacy policy.</footer>
 </body></html>
 """
+
+
+def essay_with_notes(folder: Path) -> Path:
+    """`folder` made a corpus of the essay and two generated documents, one with front matter."""
+    from tests.conftest import ESSAY
+
+    folder.mkdir()
+    shutil.copy(ESSAY, folder / ESSAY.name)
+    write_doc(folder, "notes/glaciers.md", "glaciers of the northern valley")
+    write_doc(folder, "notes/harbour_cranes.md", "harbour cranes and dockworkers", paragraphs=2)
+    return folder
 
 
 def expected_passages(paths: Paths) -> list[Passage]:

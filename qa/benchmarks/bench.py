@@ -13,18 +13,19 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from qa.answering.retrieval import MODES, Searcher, Settings
-from qa.benchmarks.scaling import ScalePoint, real_samples, scale
+from qa.benchmarks.scaling import scale_points
 from qa.evaluation.gold import load_gold
 from qa.index import building
-from qa.index.stores.milvus import bench as milvus_bench
+from qa.index.stores.registry import backend_for
+from qa.index.stores.synthetic import ScalePoint
 from qa.kernel.errors import CorpusError
 from qa.kernel.measuring import peak_rss_mb, percentile_ms
-from qa.kernel.paths import Paths
+from qa.kernel.paths import Paths, StoreSpec
 from qa.kernel.progress import SilentReporter
 from qa.models.embedding import Embedder, SentenceTransformerEmbedder
 from qa.models.onnx.graph import split_variant
@@ -39,8 +40,6 @@ _BARE_LOAD = (
     "import sys\nfrom sentence_transformers import SentenceTransformer\n"
     "SentenceTransformer(sys.argv[1], device='cpu').encode(['How fast is a bare model load?'])\n"
 )
-APP_PROBE = "import sys\nfrom qa.benchmarks.bench import app_probe\napp_probe(*sys.argv[1:])\n"
-APP_TIMEOUT_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -75,7 +74,7 @@ class Report:
     app_first_answer_s: float | None = None  # launch to first answer in the app, the question typed at once
     runtime: str = ""  # what served the model on the qa side: onnxruntime (fp32 or int8) or sentence-transformers
     verifier_p50_ms: float | None = None  # the answer verifier's share of a warm hybrid ask (None: no verifier)
-    store: str = "default"  # where the benchmark index was kept: the default files, or milvus:URI
+    store: str = "default"  # where the benchmark index was kept: the default files, or another store (KIND:LOCATION)
 
     def as_json(self) -> dict[str, Any]:
         """The flat JSON object of `qa bench --json`; query figures at the top level are the hybrid mode's."""
@@ -91,10 +90,12 @@ def run(
     sizes: Sequence[int] = (),
     note: Note = lambda _: None,
     work: Path | None = None,
-    store: str | None = None,
+    store: StoreSpec | None = None,
+    app: AppProbe | None = None,
 ) -> Report:
-    """Benchmark building, querying and starting up on `corpus` in a temporary index under `work` (kept in `store`,
-    "milvus:URI", when given: see `qa.index.stores.milvus.bench`), then `sizes`.
+    """Benchmark building, querying and starting up on `corpus` in a temporary index under `work` (kept in `store`
+    when given: each store keeps its benchmark index apart from the user's), then `sizes`; the app's first answer
+    is timed through `app` (what the interface that has an app passes in; None: not timed).
 
     The qa side runs the embedder `qa` itself uses (ONNX Runtime, exported first if need be); the bare baselines
     run sentence-transformers on the same model."""
@@ -105,7 +106,7 @@ def run(
     if work is not None:
         work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="qa-bench-", dir=work) as folder:
-        paths = milvus_bench.bench_paths(corpus, Path(folder) / "index", store)
+        paths = backend_for(store).bench_paths(corpus, Path(folder) / "index", store)
         note("loading the model and building a first index (warm-up)")
         building.build(paths, embedder, SilentReporter(), full=True)
         opened = building.open_store(paths.index)
@@ -127,7 +128,7 @@ def run(
         location = ["--corpus", str(corpus), "--index", str(paths.root or paths.index)] + (
             ["--model", model] if model else []
         )
-        location += ["--store", paths.store] if paths.store else []
+        location += ["--store", str(paths.store)] if paths.store else []
         noop_s = _median_wall([[*command, "index", *location]], COLD_ROUNDS)[0]
         status_s = _median_wall([[*command, "status", *location]], COLD_ROUNDS)[0]
         note(f"cold qa ask against bare model load, {COLD_ROUNDS} rounds each")
@@ -139,19 +140,11 @@ def run(
             COLD_ROUNDS,
         )
         note(f"the app from launch to its first answer, {COLD_ROUNDS} rounds")
-        app_s = app_first_answer(paths, model, questions[0], COLD_ROUNDS)
+        app_s = app_first_answer(app, paths, model, questions[0], COLD_ROUNDS) if app is not None else None
         peak, children = peak_rss_mb()
         points: tuple[ScalePoint, ...] = ()
         if sizes:
-            real, sentences = real_samples(paths) if paths.store is None else milvus_bench.real_samples(paths)
-            if paths.store is None:
-                points = tuple(scale(real, sentences, questions, sizes, folder=Path(folder), note=note))
-            else:
-                points = tuple(
-                    milvus_bench.scale(
-                        real, sentences, questions, sizes, folder=Path(folder), store=paths.store, note=note
-                    )
-                )
+            points = tuple(scale_points(paths, questions, sizes, Path(folder), note))
     return Report(
         machine=machine(),
         passages=len(texts),
@@ -169,7 +162,7 @@ def run(
         peak_children_rss_mb=children,
         scale=points,
         verifier_p50_ms=verifier_ms,
-        store=paths.store or "default",
+        store=str(paths.store) if paths.store else "default",
         app_first_answer_s=None if app_s is None else round(app_s, 3),
         runtime=describe_runtime(embedder),
     )
@@ -297,7 +290,18 @@ def _mode_latencies(asked: dict[str, list[float]], bare_p50: float) -> tuple[Mod
     )
 
 
-def app_first_answer(paths: Paths, model: str | None, question: str, rounds: int) -> float | None:
+class AppProbe(Protocol):
+    """How to time an app from launch to its first answer: the command of a fresh process that opens it, types the
+    question and prints, as its last line, JSON with `answered_at` (wall-clock seconds, None: never answered)."""
+
+    timeout_s: float
+
+    def command(self, paths: Paths, model: str | None, question: str) -> list[str]:
+        """The command that runs the probe on the index in `paths`."""
+        ...
+
+
+def app_first_answer(app: AppProbe, paths: Paths, model: str | None, question: str, rounds: int) -> float | None:
     """Median seconds from launching the app (a fresh process) to its first answer, the question typed as soon as
     the app takes input; None when it never answered."""
     environment = os.environ | {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
@@ -305,11 +309,11 @@ def app_first_answer(paths: Paths, model: str | None, question: str, rounds: int
     for _ in range(rounds):
         launched = time.time()
         done = subprocess.run(
-            [sys.executable, "-c", APP_PROBE, str(paths.corpus), str(paths.index), model or "", question],
+            app.command(paths, model, question),
             capture_output=True,
             text=True,
             env=environment,
-            timeout=APP_TIMEOUT_S + 60,
+            timeout=app.timeout_s + 60,
             check=True,
         )
         answered = json.loads(done.stdout.splitlines()[-1])["answered_at"]
@@ -317,30 +321,3 @@ def app_first_answer(paths: Paths, model: str | None, question: str, rounds: int
             return None
         found.append(answered - launched)
     return statistics.median(found)
-
-
-def app_probe(corpus: str, index: str, model: str, question: str) -> None:
-    """In a fresh process: open the app headless, type the question at once (pasted, then Enter), and print as JSON
-    the wall-clock time its first answer showed (None: not within APP_TIMEOUT_S) and the top-level modules loaded."""
-    import asyncio
-
-    from textual.widgets import Input
-
-    from qa.interfaces.tui.app import create_app
-
-    app = create_app(Paths(Path(corpus), Path(index)), model or None)
-
-    async def first_answer() -> float | None:
-        async with app.run_test(size=(120, 40)) as pilot:
-            app.screen.query_one(Input).value = question
-            await pilot.press("enter")
-            deadline = time.monotonic() + APP_TIMEOUT_S
-            while time.monotonic() < deadline:
-                if app.screen.query("#results ListItem"):
-                    return time.time()
-                await asyncio.sleep(0.005)
-        return None
-
-    answered = asyncio.run(first_answer())
-    modules = sorted({name.split(".")[0] for name in sys.modules})
-    print(json.dumps({"answered_at": answered, "modules": modules}))

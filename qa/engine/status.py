@@ -8,6 +8,7 @@ from typing import Any
 
 from qa.index import manifest
 from qa.index.manifest import Changes, Manifest, read_manifest
+from qa.index.stores import registry
 from qa.kernel.paths import Paths
 
 
@@ -18,7 +19,7 @@ class IndexStatus:
     paths: Paths
     manifest: Manifest | None
     changes: Changes | None
-    store: dict[str, Any] = field(default_factory=dict)  # for an index kept in Milvus: its collection and rows
+    store: dict[str, Any] = field(default_factory=dict)  # the store's own report (another store than files)
 
     @property
     def built(self) -> bool:
@@ -77,8 +78,6 @@ def index_status(paths: Paths, warn: Callable[[str], None]) -> IndexStatus:
     found = read_manifest(paths.index)
     changes = manifest.compare(paths.corpus, found, warn) if found is not None and paths.corpus.is_dir() else None
     store: dict[str, Any] = {}
-    if found is not None and found.vector_index.get("kind") == "milvus":
-        from qa.index.stores.milvus.status import milvus_status
-
-        store = milvus_status(paths.index, found)
+    if found is not None:
+        store = registry.backend_of(found).status(paths.index, found)
     return IndexStatus(paths, found, changes, store)

@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import json
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qa.answering.retrieval import Mode, Searcher, Settings
-from qa.documents.base import Document, hash_bytes
+from qa.documents.base import Document
 from qa.documents.chunking import Passage, split_sentences
-from qa.index import building, manifest
-from qa.index.lock import locked
-from qa.index.manifest import DocumentEntry
+from qa.index.cached import cached_index, keyed_folder
 from qa.index.stores.base import PassageStore
-from qa.index.stores.files.store import Store
-from qa.kernel.errors import InputError, QAError
+from qa.kernel.errors import InputError
+from qa.kernel.paths import StoreSpec
 from qa.kernel.progress import Reporter
 from qa.models.embedding import Embedder
 
@@ -83,82 +79,20 @@ def cache_folder(index_root: Path, benchmark: Benchmark, embedder: Embedder) -> 
     return keyed_folder(index_root / "beir", benchmark.name, benchmark.folder / CORPUS, embedder)
 
 
-def keyed_folder(parent: Path, name: str, source: Path, embedder: Embedder) -> Path:
-    """A cache folder under `parent` keyed by the source file (path, size, mtime) and the model."""
-    stat = source.stat()
-    key = f"{source.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{embedder.name}"
-    return parent / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
-
-
 def open_index(
     index_root: Path,
     benchmark: Benchmark,
     embedder: Embedder,
     reporter: Reporter,
-    store: str | None = None,
+    store: StoreSpec | None = None,
     root: Path | None = None,
 ) -> PassageStore:
     """The benchmark's index, built on first use: title + text as one passage per document, no chunking; kept in
-    `store` ("milvus:URI") when given, reusing the vectors of the default store's copy under `root`."""
+    `store` when given, reusing the vectors of the default store's copy under `root`."""
     folder = cache_folder(index_root, benchmark, embedder)
     source, count = benchmark.folder / CORPUS, len(benchmark.corpus)
-    if store is not None:
-        from qa.index.stores.milvus.writer import cached_index as milvus_index
-
-        seed = cache_folder(root, benchmark, embedder) if root is not None else None
-        return milvus_index(
-            folder, embedder, reporter, source, count, lambda: _documents(benchmark), store, seed, CHUNKING
-        )
-    return cached_index(folder, embedder, reporter, source, count, lambda: _documents(benchmark))
-
-
-def cached_index(
-    folder: Path,
-    embedder: Embedder,
-    reporter: Reporter,
-    source: Path,
-    passages: int,
-    make: Callable[[], tuple[list[Document], list[Passage]]],
-    chunking: dict[str, int] = CHUNKING,
-) -> Store:
-    """The index in `folder` of the documents and passages `make` gives from the one file `source`, built on
-    first use and reused while it holds `passages` passages made by the same model."""
-    return Store.open(folder, cached_manifest(folder, embedder, reporter, source, passages, make, chunking))
-
-
-def cached_manifest(
-    folder: Path,
-    embedder: Embedder,
-    reporter: Reporter,
-    source: Path,
-    passages: int,
-    make: Callable[[], tuple[list[Document], list[Passage]]],
-    chunking: dict[str, int] = CHUNKING,
-    store: str | None = None,
-    cache: Callable[[], Store | None] = lambda: None,
-) -> manifest.Manifest:
-    """The manifest of `cached_index`'s index: read while it holds `passages` passages of this model, else built
-    under the index's lock (in `store`, "milvus:URI", when given) reusing the vectors `cache` opens."""
-    try:
-        found = manifest.read(folder)
-        if found.model == embedder.name and found.passages == passages:
-            return found
-    except QAError:
-        pass
-    with locked(folder, reporter):
-        began = time.perf_counter()
-        docs, made = make()
-        stat = source.stat()
-        entry = DocumentEntry(hash_bytes(source.read_bytes()), stat.st_size, stat.st_mtime_ns, "", len(made))
-        seed = cache()
-        try:
-            found, _ = building.commit(
-                folder, embedder, reporter, docs, made, {source.name: entry}, chunking, seed, began, store
-            )
-        finally:
-            if seed is not None:
-                seed.close()
-    return found
+    seed = cache_folder(root, benchmark, embedder) if store is not None and root is not None else None
+    return cached_index(folder, embedder, reporter, source, count, lambda: _documents(benchmark), CHUNKING, store, seed)
 
 
 def _documents(benchmark: Benchmark) -> tuple[list[Document], list[Passage]]:

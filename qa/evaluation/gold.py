@@ -17,6 +17,7 @@ from qa.answering.retrieval import MODES, Answer, Mode, Searcher, Settings
 from qa.evaluation import tradeoffs
 from qa.evaluation.tradeoffs import Bin, OperatingPoint
 from qa.kernel.errors import InputError
+from qa.kernel.measuring import percentile
 
 HIT_KS = (1, 3, 5)
 MRR_DEPTH = 10
@@ -280,13 +281,6 @@ def _share(results: Sequence[QuestionResult], test: Any) -> float:
 
 def _mean(values: Sequence[float]) -> float:
     return statistics.fmean(values) if values else 0.0
-
-
-def percentile(values: Sequence[float], pct: float) -> float:
-    """The pct-th percentile of values, interpolated linearly (0 for no values)."""
-    import numpy as np
-
-    return float(np.percentile(values, pct)) if len(values) else 0.0
 
 
 # Saved runs and comparisons

@@ -17,7 +17,7 @@ from qa.kernel.settings import Mode, Settings
 
 if TYPE_CHECKING:
     from qa.engine.engine import Engine
-    from qa.index.stores.files.store import Store
+    from qa.index.stores.base import PassageStore
     from qa.kernel.progress import Reporter
     from qa.models.embedding import Embedder
 
@@ -163,13 +163,13 @@ def gold_questions(articles: list[Article]) -> list[GoldQuestion]:
 
 def open_index(
     index_root: Path, source: Path, articles: list[Article], embedder: Embedder, reporter: Reporter
-) -> Store:
+) -> PassageStore:
     """The index of the file's articles, built once and cached under the index folder (as `--beir` does)."""
-    from qa.evaluation import beir
+    from qa.index.cached import cached_index, keyed_folder
 
     docs, passages = documents_of(articles, source)
-    folder = beir.keyed_folder(index_root / KIND, source.stem, source, embedder)
-    return beir.cached_index(
+    folder = keyed_folder(index_root / KIND, source.stem, source, embedder)
+    return cached_index(
         folder, embedder, reporter, source, len(passages), lambda: (docs, passages), ChunkingParams().as_dict()
     )
 

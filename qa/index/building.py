@@ -1,16 +1,17 @@
-"""The build side of the index: plan what changed, embed what is new, write a generation folder and switch the
-manifest to it atomically; open the current index, building it first when needed."""
+"""The build pipeline of the index: plan what changed, read and embed what is new (reusing the vectors of
+identical passages), have the store write a generation (or update its current one in place), switch the manifest to
+it atomically and clean up what it replaced; open the current index, building it first when needed. Which store
+holds the index is the registry's to say (`qa.index.stores.registry`): the pipeline never names a backend."""
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
-import sqlite3
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -20,40 +21,20 @@ from qa.documents.base import Document, hash_file
 from qa.documents.centrality import score_passages
 from qa.documents.chunking import ChunkingParams, Passage
 from qa.index import manifest
-from qa.index.lexical import LexicalIndex
 from qa.index.lock import locked
 from qa.index.manifest import FULL_REBUILD, Changes, DocumentEntry, Manifest, read_manifest
-from qa.index.stores.files.store import (
-    FAISS,
-    INSERT_DOCUMENT,
-    INSERT_PASSAGE,
-    LEXICAL,
-    SCHEMA,
-    SENTENCES,
-    TABLE,
-    VECTORS,
-    Store,
-    document_record,
-    passage_key,
-    passage_record,
-)
-from qa.kernel.errors import CorpusError, IndexCorruptError
+from qa.index.stores import registry
+from qa.index.stores.base import EmbeddingCache, KeptStore, OpenCache, StoredIndex, StoreWriter, Update, Written
+from qa.index.stores.shared import passage_key
+from qa.kernel.errors import CorpusError, IndexCorruptError, QAError
 from qa.kernel.paths import Paths
 from qa.kernel.progress import Reporter, SilentReporter
 from qa.models.embedding import Embedder, embed_with_sentences
 
 if TYPE_CHECKING:
-    import faiss
-
-    from qa.engine.status import IndexStatus
-    from qa.index.stores.milvus.store import MilvusStore
+    from qa.kernel.paths import StoreSpec
 
 GENERATION_PREFIX = "g-"
-APPROXIMATE_THRESHOLD = 200_000  # below: exact search; above: IVF over 8-bit codes (chosen by `qa bench --scale`)
-IVF_TRAIN_PER_LIST = 40
-IVF_TRAIN_ITERATIONS = 10
-IVF_PROBE_SHARE = 1 / 32
-IVF_SEED = 1234
 
 
 @dataclass(frozen=True)
@@ -68,32 +49,30 @@ class BuildResult:
     noop: bool
 
 
-class EmbeddingCache(Protocol):
-    """Vectors embedded before, found by `passage_key`: the previous index, whatever store holds it."""
+class KnownState(Protocol):
+    """What a caller already read of the index (its manifest) and the corpus (the changes since), e.g. a status."""
 
     @property
-    def vectors(self) -> np.ndarray:
-        """Passage vectors, indexed by the rows `cached_rows` gives."""
+    def manifest(self) -> Manifest | None:
+        """The manifest, None when no index was built."""
         ...
 
     @property
-    def sentence_vectors(self) -> np.ndarray:
-        """Sentence vectors, indexed by the first sentence rows `cached_rows` gives."""
-        ...
-
-    def cached_rows(self) -> dict[str, tuple[int, int, int]]:
-        """Cache key -> (row, first sentence row, sentence count)."""
+    def changes(self) -> Changes | None:
+        """The corpus changes since, None without a corpus."""
         ...
 
 
-def open_store(index: Path, found: Manifest | None = None) -> Store | MilvusStore:
+def open_store(index: Path, found: Manifest | None = None) -> StoredIndex:
     """Open the index in `index` from whichever store its manifest names."""
-    found = found or manifest.read(index)
-    if found.vector_index.get("kind") == "milvus":
-        from qa.index.stores.milvus.store import MilvusStore
+    return registry.open_index(index, found)
 
-        return MilvusStore.open(index, found)
-    return Store.open(index, found)
+
+def writer_for(
+    index: Path, store: StoreSpec | None, previous: Manifest | None, chunking: dict[str, int]
+) -> StoreWriter:
+    """The writer of one build into `index`, kept in `store` (None: the default store)."""
+    return registry.backend_for(store).writer(index, store, previous, chunking)
 
 
 def check_model(found: Manifest, embedder: Embedder, weights: bool = True) -> None:
@@ -123,7 +102,8 @@ def build(
     full: bool = False,
     params: ChunkingParams | None = None,
 ) -> BuildResult:
-    """Bring the index up to date with the corpus, embedding only passages it has not seen."""
+    """Bring the index up to date with the corpus, embedding only passages it has not seen: in place when the store
+    can update its current generation, else into a new one."""
     params = params or ChunkingParams()
     began = time.perf_counter()
     with locked(paths.index, reporter):
@@ -136,17 +116,39 @@ def build(
             return BuildResult(
                 len(previous.indexed_ids), previous.passages, 0, time.perf_counter() - began, changes, True
             )
-        if paths.store is not None:
-            from qa.index.stores.milvus import writer as milvus_writer
-
-            return milvus_writer.build(paths, embedder, reporter, params, previous, changes, began)
-        old = Store.open(paths.index, previous) if previous is not None else None
+        writer = writer_for(paths.index, paths.store, previous, params.as_dict())
         try:
-            result = _rebuild(paths, embedder, reporter, params, changes, old if same_chunking else None, old, began)
+            update = writer.update(previous, changes) if previous is not None and same_chunking else None
+            if update is not None:
+                assert previous is not None
+                try:
+                    result = _update(paths, embedder, reporter, params, previous, changes, update, began)
+                finally:
+                    update.close()
+                if result is not None:
+                    return result
+            cache = writer.cache
+            seed = seed_cache(paths.root, embedder) if cache is None and paths.root is not None else None
+            try:
+                return _rebuild(paths, embedder, reporter, params, changes, writer, cache or seed, began)
+            finally:
+                if seed is not None:
+                    seed.close()
         finally:
-            if old is not None:
-                old.close()
-        return result
+            writer.close()
+
+
+def seed_cache(folder: Path, embedder: Embedder) -> OpenCache | None:
+    """The default store's index in `folder` (beside an index kept in another store), whose vectors a first build
+    there reuses, when the same model built it."""
+    try:
+        found = read_manifest(folder)
+        if found is None or registry.backend_of(found) is not registry.default_backend():
+            return None
+        check_model(found, embedder, weights=False)
+        return registry.default_backend().cache(folder, found)
+    except QAError:
+        return None
 
 
 def _refresh_times(index: Path, previous: Manifest, changes: Changes) -> None:
@@ -164,51 +166,103 @@ def _refresh_times(index: Path, previous: Manifest, changes: Changes) -> None:
         manifest.write(index, dataclasses.replace(previous, documents=entries))
 
 
-def _rebuild(
-    paths: Paths,
-    embedder: Embedder,
-    reporter: Reporter,
-    params: ChunkingParams,
+def read_documents(
     changes: Changes,
-    kept: Store | None,
-    cache: EmbeddingCache | None,
-    began: float,
-) -> BuildResult:
-    keep = set(changes.unchanged) if kept is not None else set()
-    fresh = [source for source in changes.sources if source.id not in keep]
-    reporter.start("reading", len(fresh))
-    loaded: dict[str, Document | None] = {}
-    for source in fresh:
-        loaded[source.id] = documents.load(source, reporter.warn)
-        reporter.advance()
+    params: ChunkingParams,
+    reporter: Reporter,
+    keep: Collection[str] = (),
+    previous: Manifest | None = None,
+    kept: KeptStore | None = None,
+) -> tuple[list[Document], list[Passage], dict[str, DocumentEntry]]:
+    """Read and chunk every document of the corpus but those in `keep`, whose manifest entries come from `previous`
+    (and their documents and passages from `kept`, when given); the documents with passages, in corpus order, their
+    passages, and the manifest entry of every document."""
+    reporter.start("reading", sum(1 for source in changes.sources if source.id not in keep))
     docs: list[Document] = []
     passages: list[Passage] = []
     entries: dict[str, DocumentEntry] = {}
     for source in changes.sources:
-        if source.id in keep and kept is not None:
-            entry = kept.manifest.documents[source.id]
+        if source.id in keep and previous is not None:
+            entry = previous.documents[source.id]
             entries[source.id] = DocumentEntry(
                 entry.content_hash, source.size, source.mtime_ns, entry.title, entry.passages
             )
-            if entry.passages:
+            if kept is not None and entry.passages:
                 docs.append(kept.document(source.id))
                 passages.extend(kept.passages(kept.rows_of(source.id)))
             continue
-        document = loaded[source.id]
-        digest = document.content_hash if document else changes.hashes.get(source.id) or hash_file(source.path)
+        document = documents.load(source, reporter.warn)
+        reporter.advance()
         found = chunking.chunk(document, params) if document else []
+        digest = document.content_hash if document else changes.hashes.get(source.id) or hash_file(source.path)
         entries[source.id] = DocumentEntry(
             digest, source.size, source.mtime_ns, document.title if document else "", len(found)
         )
         if document is not None and found:
             docs.append(document)
             passages.extend(found)
+    return docs, passages, entries
+
+
+def _no_passages(paths: Paths) -> CorpusError:
+    return CorpusError(f"no passages: none of the documents in {paths.corpus} has readable text")
+
+
+def _rebuild(
+    paths: Paths,
+    embedder: Embedder,
+    reporter: Reporter,
+    params: ChunkingParams,
+    changes: Changes,
+    writer: StoreWriter,
+    cache: EmbeddingCache | None,
+    began: float,
+) -> BuildResult:
+    kept = writer.kept
+    keep = set(changes.unchanged) if kept is not None else set()
+    docs, passages, entries = read_documents(
+        changes, params, reporter, keep, kept.manifest if kept is not None else None, kept
+    )
     if not passages:
-        raise CorpusError(f"no passages: none of the documents in {paths.corpus} has readable text")
+        raise _no_passages(paths)
     _, embedded = commit(
-        paths.index, embedder, reporter, docs, passages, entries, params.as_dict(), cache, began, paths.store
+        paths.index, embedder, reporter, docs, passages, entries, params.as_dict(), writer, cache, began
     )
     return BuildResult(len(docs), len(passages), embedded, time.perf_counter() - began, changes, False)
+
+
+def _update(
+    paths: Paths,
+    embedder: Embedder,
+    reporter: Reporter,
+    params: ChunkingParams,
+    previous: Manifest,
+    changes: Changes,
+    update: Update,
+    began: float,
+) -> BuildResult | None:
+    """Apply the changes in place; None when the store says a full build must run instead."""
+    docs, fresh, entries = read_documents(changes, params, reporter, set(changes.unchanged), previous)
+    held = update.accept(fresh)
+    if held == 0:
+        raise _no_passages(paths)
+    if held is None:
+        return None
+    dimension = previous.dimension
+    vectors, sentence_vectors, embedded = np.zeros((0, dimension)), np.zeros((0, dimension)), 0
+    if fresh:
+        vectors, sentence_vectors, embedded = embed(fresh, embedder, reporter, update.cache(fresh))
+        fresh = score_passages(fresh, vectors, sentence_vectors)
+    generation = new_generation()
+    written = update.write(paths.index / generation, docs, fresh, vectors, sentence_vectors, changes, reporter)
+    switch(paths.index, embedder, began, params.as_dict(), generation, entries, written, dimension, previous.generation)
+    indexed = sum(1 for entry in entries.values() if entry.passages)
+    return BuildResult(indexed, written.passages, embedded, time.perf_counter() - began, changes, False)
+
+
+def new_generation() -> str:
+    """The name of a new generation folder."""
+    return f"{GENERATION_PREFIX}{time.time_ns():x}"
 
 
 def commit(
@@ -219,51 +273,60 @@ def commit(
     passages: list[Passage],
     entries: dict[str, DocumentEntry],
     chunking_params: dict[str, int],
+    writer: StoreWriter,
     cache: EmbeddingCache | None = None,
     began: float | None = None,
-    store: str | None = None,
 ) -> tuple[Manifest, int]:
-    """Embed what the cache lacks, write a new generation (into `store`, "milvus:URI", when given), swap the manifest
-    to it; return it and the count embedded."""
+    """Embed what the cache lacks, have `writer` write a new generation, swap the manifest to it and publish it;
+    return it and the count embedded."""
     began = time.perf_counter() if began is None else began
-    vectors, sentence_vectors, embedded = _vectors(passages, embedder, reporter, cache)
+    vectors, sentence_vectors, embedded = embed(passages, embedder, reporter, cache)
     passages = score_passages(passages, vectors, sentence_vectors)
-    generation = f"{GENERATION_PREFIX}{time.time_ns():x}"
+    generation = new_generation()
     reporter.start("writing", 4)
-    if store is not None:
-        from qa.index.stores.milvus import writer as milvus_writer
-
-        files, vector_index = milvus_writer.write_generation(
-            index / generation, docs, passages, vectors, sentence_vectors, reporter, spec=store
-        )
-    else:
-        files, vector_index = _write(index / generation, docs, passages, vectors, sentence_vectors, reporter)
-    found = manifest.built(
-        embedder,
-        began,
-        dimension=int(vectors.shape[1]),
-        chunking=chunking_params,
-        generation=generation,
-        passages=len(passages),
-        sentences=int(sentence_vectors.shape[0]),
-        documents=entries,
-        files=files,
-        vector_index=vector_index,
-    )
+    written = writer.write(index / generation, docs, passages, vectors, sentence_vectors, reporter)
     replaced = _current_generation(index)
-    manifest.write(index, found)
-    if store is not None:
-        from qa.index.stores.milvus import writer as milvus_writer
-
-        milvus_writer.publish(index, found)
-    _collect_garbage(index, {generation, replaced})
+    found = switch(index, embedder, began, chunking_params, generation, entries, written, int(vectors.shape[1]))
+    writer.publish(index, found)
+    collect_garbage(index, {generation, replaced})
     return found, embedded
 
 
-def _vectors(
+def switch(
+    index: Path,
+    embedder: Embedder,
+    began: float,
+    chunking_params: dict[str, int],
+    generation: str,
+    entries: dict[str, DocumentEntry],
+    written: Written,
+    dimension: int,
+    replaced: str | None = None,
+) -> Manifest:
+    """Commit a build: the manifest of the generation `written` describes, replacing the old one atomically; with
+    `replaced`, also clean up every other generation folder."""
+    found = manifest.built(
+        embedder,
+        began,
+        dimension=dimension,
+        chunking=chunking_params,
+        generation=generation,
+        passages=written.passages,
+        sentences=written.sentences,
+        documents=entries,
+        files=written.files,
+        vector_index=written.vector_index,
+    )
+    manifest.write(index, found)
+    if replaced is not None:
+        collect_garbage(index, {generation, replaced})
+    return found
+
+
+def embed(
     passages: list[Passage], embedder: Embedder, reporter: Reporter, cache: EmbeddingCache | None
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Passage and sentence vectors, reusing the previous index's vectors for identical passages."""
+    """Passage and sentence vectors, reusing the cache's vectors for identical passages; and the count embedded."""
     hashes = [passage_key(passage) for passage in passages]
     cached = cache.cached_rows() if cache is not None else {}
     todo = [index for index, digest in enumerate(hashes) if digest not in cached]
@@ -293,81 +356,6 @@ def _vectors(
     return vectors, sentences, len(todo)
 
 
-def _write(
-    folder: Path,
-    docs: list[Document],
-    passages: list[Passage],
-    vectors: np.ndarray,
-    sentence_vectors: np.ndarray,
-    reporter: Reporter,
-) -> tuple[dict[str, int], dict[str, Any]]:
-    """Write one generation folder and sync it to disk."""
-    folder.mkdir(parents=True)
-    _write_table(folder / TABLE, docs, passages)
-    reporter.advance()
-    np.save(folder / VECTORS, vectors)
-    np.save(folder / SENTENCES, sentence_vectors)
-    reporter.advance()
-    import faiss
-
-    vector_index, described = make_vector_index(vectors)
-    faiss.write_index(vector_index, str(folder / FAISS))
-    reporter.advance()
-    LexicalIndex.build([lexical_text(passage) for passage in passages]).save(folder / LEXICAL)
-    reporter.advance()
-    files: dict[str, int] = {}
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            with path.open("rb") as handle:
-                os.fsync(handle.fileno())
-            files[path.relative_to(folder).as_posix()] = path.stat().st_size
-    return files, described
-
-
-def lexical_text(passage: Passage) -> str:
-    """What BM25 indexes: the document title (unless the passage opens with it), then the passage text."""
-    return passage.text if passage.text.startswith(passage.title) else f"{passage.title}\n{passage.text}"
-
-
-def make_vector_index(vectors: np.ndarray) -> tuple[faiss.Index, dict[str, Any]]:
-    """Exact inner-product search below APPROXIMATE_THRESHOLD passages, else an IVF index of 8-bit codes."""
-    import faiss
-
-    count, dimension = vectors.shape
-    if count < APPROXIMATE_THRESHOLD:
-        flat = faiss.IndexFlatIP(dimension)
-        flat.add(vectors)
-        return flat, {"kind": "flat", "metric": "inner_product"}
-    lists = 2 ** round(np.log2(2 * np.sqrt(count)))
-    ivf = faiss.IndexIVFScalarQuantizer(
-        faiss.IndexFlatIP(dimension), dimension, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
-    )
-    ivf.cp.niter = IVF_TRAIN_ITERATIONS
-    ivf.cp.seed = IVF_SEED
-    sample = np.random.default_rng(IVF_SEED).choice(count, size=min(count, IVF_TRAIN_PER_LIST * lists), replace=False)
-    ivf.train(np.ascontiguousarray(vectors[np.sort(sample)]))
-    ivf.add(vectors)
-    described = {"kind": "ivf", "metric": "inner_product", "storage": "sq8", "nlist": lists}
-    ivf.nprobe = described["nprobe"] = max(1, round(lists * IVF_PROBE_SHARE))
-    return ivf, described
-
-
-def _write_table(path: Path, docs: list[Document], passages: list[Passage]) -> None:
-    connection = sqlite3.connect(path)
-    try:
-        connection.executescript(SCHEMA)
-        connection.executemany(INSERT_DOCUMENT, [document_record(doc) for doc in docs])
-        records = []
-        sentence_row = 0
-        for row, passage in enumerate(passages):
-            records.append(passage_record(passage, row, sentence_row))
-            sentence_row += len(passage.sentences)
-        connection.executemany(INSERT_PASSAGE, records)
-        connection.commit()
-    finally:
-        connection.close()
-
-
 def _current_generation(index: Path) -> str | None:
     """The generation the manifest names, None when there is no readable manifest."""
     try:
@@ -377,7 +365,7 @@ def _current_generation(index: Path) -> str | None:
     return found.generation if found else None
 
 
-def _collect_garbage(index: Path, keep: set[str | None]) -> None:
+def collect_garbage(index: Path, keep: set[str | None]) -> None:
     """Remove generation folders but the new one and the one it replaced (readers may hold it); also crashed builds'."""
     for path in index.iterdir():
         if path.is_dir() and path.name.startswith(GENERATION_PREFIX) and path.name not in keep:
@@ -385,8 +373,8 @@ def _collect_garbage(index: Path, keep: set[str | None]) -> None:
 
 
 def open_current(
-    paths: Paths, embedder: Embedder, reporter: Reporter, status: IndexStatus | None = None
-) -> tuple[Store | MilvusStore, BuildResult | None]:
+    paths: Paths, embedder: Embedder, reporter: Reporter, status: KnownState | None = None
+) -> tuple[StoredIndex, BuildResult | None]:
     """Open the index, first building it when it is missing or the corpus changed since; `status`, just read by
     the caller, saves reading the manifest and comparing the corpus again."""
     found = status.manifest if status is not None else read_manifest(paths.index)

@@ -1,4 +1,4 @@
-"""Readings for the benchmarks: percentiles of durations and the peak memory of processes."""
+"""Readings for evaluations and benchmarks: percentiles (of durations) and the peak memory of processes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from qa.evaluation.gold import percentile
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """The pct-th percentile of values, interpolated linearly (0 for no values)."""
+    import numpy as np
+
+    return float(np.percentile(values, pct)) if len(values) else 0.0
 
 
 def percentile_ms(seconds: Sequence[float], percent: float) -> float:

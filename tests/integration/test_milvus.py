@@ -26,13 +26,14 @@ from qa.index import building as indexing
 from qa.index.stores.milvus import collections as milvus_collections
 from qa.index.stores.milvus import writer as milvus_writer
 from qa.index.stores.milvus.store import MilvusStore
+from qa.index.stores.registry import parse_store
 from qa.kernel import paths as qa_paths
 from qa.kernel.filters import make_filter
 from qa.kernel.paths import Paths
 from qa.kernel.progress import SilentReporter
 from qa.kernel.settings import MODES
 from tests.conftest import ESSAY, RELATED, REPO
-from tests.corpora import write_doc
+from tests.corpora import essay_with_notes, write_doc
 from tests.fakes import FakeEmbedder
 
 QUESTIONS = (
@@ -55,20 +56,15 @@ def pair(root: Path, corpus: Path) -> tuple[Paths, Paths]:
     """The default store and a Milvus Lite store of the same corpus, side by side under one --index folder."""
     index = root / "index"
     return (
-        qa_paths.resolve(corpus, index, "default"),
-        qa_paths.resolve(corpus, index, f"milvus:{index / 'milvus.db'}"),
+        qa_paths.resolve(corpus, index, parse_store("default")),
+        qa_paths.resolve(corpus, index, parse_store(f"milvus:{index / 'milvus.db'}")),
     )
 
 
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
     """The essay and two generated documents, one with front matter."""
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    shutil.copy(ESSAY, folder / ESSAY.name)
-    write_doc(folder, "notes/glaciers.md", "glaciers of the northern valley")
-    write_doc(folder, "notes/harbour_cranes.md", "harbour cranes and dockworkers", paragraphs=2)
-    return folder
+    return essay_with_notes(tmp_path / "corpus")
 
 
 @pytest.fixture
@@ -264,6 +260,7 @@ from pathlib import Path
 from qa.index import building as indexing
 from qa.index.stores.milvus import collections as milvus_collections
 from qa.index.stores.milvus import writer as milvus_writer
+from qa.index.stores.registry import parse_store
 from qa.kernel import paths as qa_paths
 from qa.kernel.progress import SilentReporter
 from tests.fakes import FakeEmbedder
@@ -277,7 +274,7 @@ def slow_flush(self, entities, sentences):
 milvus_collections.Batch.flush_batch = slow_flush
 milvus_collections.BATCH = 2
 milvus_writer.DRIFT = 1.0
-paths = qa_paths.resolve(corpus, index, f"milvus:{Path(index) / 'milvus.db'}")
+paths = qa_paths.resolve(corpus, index, parse_store(f"milvus:{Path(index) / 'milvus.db'}"))
 indexing.build(paths, FakeEmbedder(), SilentReporter(), full=kind == "full")
 """
 
@@ -423,13 +420,17 @@ def test_bench_scale_in_milvus_searches_synthetic_corpora_exactly_below_the_thre
     real = rng.standard_normal((300, 16)).astype(np.float32)
     real /= np.linalg.norm(real, axis=1, keepdims=True)
     sentences = [f"Sentence number {number} is about topic {number % 7}." for number in range(60)]
-    store = f"milvus:{tmp_path / 'ignored.db'}"
-    (point,) = bench.scale(real, sentences, ["What is topic 3 about?"], [500], folder=tmp_path, store=store)
+    store = parse_store(f"milvus:{tmp_path / 'ignored.db'}")
+    assert store is not None
+    (point,) = bench.scale(real, sentences, ["What is topic 3 about?"], [500], folder=tmp_path, spec=store)
     assert point.passages == 500
     assert point.recall_at_10 == 1.0
     assert point.vector_index == {"kind": "milvus", "index_type": "FLAT"}
     assert point.index_mb > 0 and point.rss_mb > 0 and point.lexical_p50_ms > 0
-    assert bench.bench_paths(tmp_path, tmp_path / "index", store).store == f"milvus:{tmp_path / 'index' / 'milvus.db'}"
+    assert (
+        str(bench.bench_paths(tmp_path, tmp_path / "index", store).store)
+        == f"milvus:{tmp_path / 'index' / 'milvus.db'}"
+    )
 
 
 VALUES = st.one_of(

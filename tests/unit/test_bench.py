@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.benchmarks import bench, scaling
+from qa.benchmarks import bench
 from qa.benchmarks.bench import ModeLatency, Report
-from qa.benchmarks.scaling import ScalePoint
-from qa.index import building
-from qa.index.stores.files import store
+from qa.index.stores import shared, synthetic
+from qa.index.stores.files import scaling, store, writing
+from qa.index.stores.synthetic import ScalePoint
 from qa.interfaces.cli import main, rendering
 from tests.fakes import FakeEmbedder
 
@@ -43,30 +43,30 @@ def unit_rows(count: int, dimension: int = 16, seed: int = 0) -> np.ndarray:
 
 def test_recall_counts_shared_ids_of_the_top_k() -> None:
     truth = np.array([[1, 2, 3, 4], [5, 6, 7, 8]])
-    assert scaling.recall_at(truth, truth, k=4) == 1.0
+    assert synthetic.recall_at(truth, truth, k=4) == 1.0
     found = np.array([[4, 3, 9, 9], [5, 6, 7, 9]])
-    assert scaling.recall_at(found, truth, k=4) == pytest.approx((2 / 4 + 3 / 4) / 2)
-    assert scaling.recall_at(found, truth, k=2) == pytest.approx((0 + 1) / 2)
+    assert synthetic.recall_at(found, truth, k=4) == pytest.approx((2 / 4 + 3 / 4) / 2)
+    assert synthetic.recall_at(found, truth, k=2) == pytest.approx((0 + 1) / 2)
 
 
 def test_exact_top_matches_a_full_sort() -> None:
     vectors, queries = unit_rows(300), unit_rows(5, seed=1)
     expected = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
-    assert (scaling.exact_top(vectors, queries) == expected).all()
+    assert (synthetic.exact_top(vectors, queries) == expected).all()
 
 
 def test_synthetic_vectors_are_unit_new_and_reproducible() -> None:
     real = unit_rows(50)
-    first = scaling.synthesize(real, 1_000, np.random.default_rng(3))
+    first = synthetic.synthesize(real, 1_000, np.random.default_rng(3))
     assert first.shape == (1_000, 16) and first.dtype == np.float32
     assert np.allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
     assert (first @ real.T).max() < 0.9999, "no row is a copy of a real vector"
-    assert (first == scaling.synthesize(real, 1_000, np.random.default_rng(3))).all()
+    assert (first == synthetic.synthesize(real, 1_000, np.random.default_rng(3))).all()
 
 
 def test_synthetic_texts_are_made_of_real_sentences() -> None:
     sentences = ["Alpha one.", "Beta two.", "Gamma three."]
-    texts = scaling.synthetic_texts(sentences, 20, np.random.default_rng(0))
+    texts = synthetic.synthetic_texts(sentences, 20, np.random.default_rng(0))
     assert len(texts) == 20
     for text in texts:
         parts = [part + "." for part in text.removesuffix(".").split(". ")]
@@ -88,8 +88,8 @@ def test_scale_harness_reports_exact_recall_below_the_threshold(tmp_path: Path) 
 def test_approximate_index_records_and_reapplies_its_search_parameters(monkeypatch: pytest.MonkeyPatch) -> None:
     import faiss
 
-    monkeypatch.setattr(building, "APPROXIMATE_THRESHOLD", 1_000)
-    built, described = building.make_vector_index(unit_rows(6_000))
+    monkeypatch.setattr(shared, "APPROXIMATE_THRESHOLD", 1_000)
+    built, described = writing.make_vector_index(unit_rows(6_000))
     assert described["kind"] == "ivf" and described["nlist"] == 128 and described["nprobe"] == 4
     reloaded = faiss.deserialize_index(faiss.serialize_index(built))
     faiss.extract_index_ivf(reloaded).nprobe = 1

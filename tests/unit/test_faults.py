@@ -34,6 +34,7 @@ BUILDER = """
 import sys, time
 from pathlib import Path
 from qa.index import building as indexing
+from qa.index.stores.files import writing
 from qa.kernel.paths import Paths
 from tests.fakes import FakeEmbedder, SlowEmbedder
 
@@ -43,14 +44,14 @@ if stage == "embed":
     embedder = SlowEmbedder(signal, seconds, name=name)
 else:
     embedder = FakeEmbedder(name=name)
-    make_vector_index = indexing.make_vector_index
+    make_vector_index = writing.make_vector_index
 
     def slow_vector_index(vectors):
         signal.write_text("writing")
         time.sleep(seconds)
         return make_vector_index(vectors)
 
-    indexing.make_vector_index = slow_vector_index
+    writing.make_vector_index = slow_vector_index
 
 
 class Printer:

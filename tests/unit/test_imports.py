@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.benchmarks import bench
+from qa.interfaces.tui import probe as app
 from qa.kernel.paths import Paths
 from tests.exported import onnx_cache
 from tests.probes import probe
@@ -64,6 +64,6 @@ def test_index_ask_and_the_app_import_neither_torch_nor_matplotlib_once_exported
         loaded = loaded_after(f"from qa.interfaces.cli.main import run\nassert run({command!r}) == 0")
         assert "onnxruntime" in loaded, "the probe did embed"
         assert not loaded & NOT_SERVING, command[0]
-    found = probe(bench.APP_PROBE, str(essay_paths.corpus), str(essay_paths.index), "", QUESTION)
+    found = probe(app.APP_PROBE, str(essay_paths.corpus), str(essay_paths.index), "", QUESTION)
     assert found["answered_at"] is not None, "the app answered"
     assert "onnxruntime" in found["modules"] and not set(found["modules"]) & NOT_SERVING

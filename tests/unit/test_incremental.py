@@ -16,7 +16,8 @@ from qa.documents import loading as documents
 from qa.documents.base import Document, Source, Warn
 from qa.documents.chunking import ChunkingParams, Passage
 from qa.index import building, manifest
-from qa.index.stores.files.store import Store, passage_key
+from qa.index.stores.files.store import Store
+from qa.index.stores.shared import passage_key
 from qa.kernel.errors import CorpusError, IndexCorruptError
 from qa.kernel.paths import Paths
 from qa.kernel.progress import SilentReporter

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from qa.index.stores.milvus.status import describe as describe_store
+from qa.index.stores.registry import describe_status
 from qa.interfaces.cli import rendering
 from qa.interfaces.cli.commands.serving import mcp_command
 from qa.interfaces.cli.console import ClickReporter
@@ -240,7 +240,7 @@ def status(corpus: str | None, index_dir: str | None, model: str | None, as_json
         f"built      {report['built_at']} in {report['build_seconds']:.1f} s"
     )
     if "store" in report:
-        click.echo(f"store      {describe_store(report['store'])}")
+        click.echo(f"store      {describe_status(report['store'])}")
     for label in ("added", "changed", "removed"):
         for doc_id in report[label]:
             click.echo(f"  {label:8} {doc_id}")
@@ -394,6 +394,7 @@ def bench(
 
     from qa.benchmarks import bench as qa_bench
     from qa.benchmarks import scaling
+    from qa.interfaces.tui.probe import TerminalAppProbe
 
     if sizes and not scale:
         raise click.UsageError("passage counts need --scale, e.g. qa bench --scale 10000 100000")
@@ -404,6 +405,7 @@ def bench(
         note=lambda message: click.echo(f"qa: bench: {message}", err=True),
         work=Path(index_dir) if index_dir else None,
         store=qa_paths.resolve(corpus, None).store,
+        app=TerminalAppProbe(),
     )
     click.echo(json.dumps(report.as_json(), ensure_ascii=False) if as_json else rendering.render_bench(report))
 

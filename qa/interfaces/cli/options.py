@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
+from qa.index.stores.registry import parse_store, store_option_help
 from qa.kernel import paths as qa_paths
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -20,16 +21,16 @@ def location_options(function: F) -> F:
 
     @functools.wraps(function)
     def chosen(*args: Any, store: str | None = None, **kwargs: Any) -> Any:
-        with qa_paths.store_choice(store):
+        with qa_paths.store_choice(parse_store(store)):
             return function(*args, **kwargs)
 
+    metavar, described = store_option_help()
     wrapped = click.option(
         "--store",
-        metavar="milvus:URI",
+        metavar=metavar,
         envvar=qa_paths.STORE_ENV,
         default=None,
-        help="Keep the index in Milvus: milvus:PATH.db (Milvus Lite, in process) or milvus:http://HOST:PORT "
-        "(token from $QA_MILVUS_TOKEN) [env QA_STORE; default: files in --index].",
+        help=f"{described} [env QA_STORE; default: files in --index].",
     )(chosen)
     wrapped = click.option(
         "--model",

@@ -18,6 +18,7 @@ from qa.documents.chunking import Passage
 from qa.index import manifest
 from qa.index.lexical import LexicalIndex
 from qa.index.manifest import FULL_REBUILD, Manifest
+from qa.index.stores.shared import record_passage
 from qa.kernel.errors import IndexCorruptError, InputError, QAError
 
 if TYPE_CHECKING:
@@ -67,72 +68,6 @@ CREATE INDEX passages_doc ON passages (doc_id);
 """
 INSERT_PASSAGE = f"INSERT INTO passages ({_PASSAGE_NAMES}) VALUES ({', '.join(f':{name}' for name in PASSAGE_COLUMNS)})"
 INSERT_DOCUMENT = f"INSERT INTO documents VALUES ({', '.join('?' * len(DOCUMENT_COLUMNS))})"
-
-
-def passage_key(passage: Passage) -> str:
-    """Key of the embedding cache: the same text cut into the same sentences has the same vectors."""
-    import hashlib
-
-    content = f"{passage.text}\0{json.dumps(passage.sentences)}"
-    return hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-def passage_record(passage: Passage, row: int, sentence_row: int) -> dict[str, Any]:
-    """The table row of a passage, by column name."""
-    return {
-        "row": row,
-        "id": passage.id,
-        "doc_id": passage.doc_id,
-        "title": passage.title,
-        "text": passage.text,
-        "start": passage.start,
-        "end": passage.end,
-        "first_paragraph": passage.paragraphs[0],
-        "last_paragraph": passage.paragraphs[1],
-        "citation": passage.citation,
-        "heading": passage.heading,
-        "page": passage.page,
-        "sentences": json.dumps(passage.sentences),
-        "sentence_row": sentence_row,
-        "cache_key": passage_key(passage),
-        "kind": passage.kind,
-        "centrality": passage.centrality,
-        "key_sentence": passage.key_sentence,
-    }
-
-
-def record_passage(record: sqlite3.Row) -> Passage:
-    """The passage a table row holds."""
-    return Passage(
-        id=record["id"],
-        doc_id=record["doc_id"],
-        title=record["title"],
-        text=record["text"],
-        start=record["start"],
-        end=record["end"],
-        paragraphs=(record["first_paragraph"], record["last_paragraph"]),
-        citation=record["citation"],
-        sentences=tuple((start, end) for start, end in json.loads(record["sentences"])),
-        heading=record["heading"],
-        page=record["page"],
-        kind=record["kind"],
-        centrality=record["centrality"],
-        key_sentence=record["key_sentence"],
-    )
-
-
-def document_record(doc: Document) -> tuple[Any, ...]:
-    """The table row of a document, in DOCUMENT_COLUMNS order."""
-    return (
-        doc.id,
-        str(doc.path),
-        doc.title,
-        doc.text,
-        doc.content_hash,
-        doc.body_start,
-        json.dumps(doc.metadata, default=str, ensure_ascii=False),
-        json.dumps(doc.page_starts),
-    )
 
 
 def configure_vector_index(loaded: faiss.Index, described: dict[str, Any]) -> faiss.Index:

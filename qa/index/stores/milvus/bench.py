@@ -14,36 +14,33 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from qa.index.stores import synthetic
 from qa.kernel.measuring import own_peak_rss_mb, percentile_ms
-from qa.kernel.paths import Paths, is_server, resolve
+from qa.kernel.paths import Paths, StoreSpec, is_remote, resolve
 
 if TYPE_CHECKING:
-    from qa.benchmarks.scaling import ScalePoint
+    from qa.index.stores.synthetic import ScalePoint
 
 _PROBE = "import sys\nfrom qa.index.stores.milvus.bench import probe\nprobe(sys.argv[1])\n"
 VECTORS = "scale_vectors"
 KEYWORDS = "scale_keywords"
 
 
-def bench_paths(corpus: Path, index: Path, store: str | None) -> Paths:
-    """Where the benchmark index goes: `index` for the default store; for Milvus Lite a folder of its own under
-    `index` (the user's is never touched), for a server the server itself."""
-    if store is None:
-        return Paths(corpus=corpus, index=index)
-    uri = store.split(":", 1)[1]
-    return resolve(corpus, index, store if is_server(uri) else f"milvus:{index / 'milvus.db'}")
+def bench_paths(corpus: Path, index: Path, spec: StoreSpec) -> Paths:
+    """Where the benchmark index goes: for Milvus Lite a folder of its own under `index` (the user's is never
+    touched), for a server the server itself."""
+    return resolve(corpus, index, spec if spec.remote else StoreSpec.of(spec.kind, str(index / "milvus.db")))
 
 
 def real_samples(paths: Paths) -> tuple[np.ndarray, list[str]]:
-    """Passage and sentence vectors of the benchmark index, and its sentences (as `scaling.real_samples`)."""
-    from qa.benchmarks.scaling import samples
+    """Passage and sentence vectors of the benchmark index, and its sentences (what synthetic ones are drawn like)."""
     from qa.index.stores.milvus.collections import MilvusCache
     from qa.index.stores.milvus.store import MilvusStore
 
     store = MilvusStore.open(paths.index)
     try:
         cache = MilvusCache(store.client, store.state)
-        return samples(cache.vectors, cache.sentence_vectors, store.passages(range(store.size)))
+        return synthetic.samples(cache.vectors, cache.sentence_vectors, store.passages(range(store.size)))
     finally:
         store.close()
 
@@ -55,29 +52,26 @@ def scale(
     sizes: Sequence[int],
     *,
     folder: Path,
-    store: str,
+    spec: StoreSpec,
     note: Callable[[str], None] = lambda _: None,
 ) -> list[ScalePoint]:
-    """`scaling.scale` in Milvus: per size, a collection of synthetic passage vectors (indexed as the Milvus store
+    """The scale benchmark in Milvus: per size, a collection of synthetic passage vectors (indexed as the Milvus store
     would index that many) and one of BM25 sparse vectors, built here and queried from a fresh process."""
-    from qa.benchmarks import scaling
     from qa.index.stores.milvus.collections import vector_index
     from qa.index.stores.milvus.state import connect, release
 
-    uri = store.split(":", 1)[1]
-    if not is_server(uri):
+    uri = spec.location
+    if not is_remote(uri):
         uri = str(folder / "scale.db")
-    rng = np.random.default_rng(scaling.SEED)
-    order = rng.permutation(len(real))
-    held_out, seen = real[order[: max(1, len(real) // 10)]], real[order[max(1, len(real) // 10) :]]
-    queries = scaling.synthesize(held_out, scaling.SCALE_QUERIES, rng)
+    rng = np.random.default_rng(synthetic.SEED)
+    queries, seen = synthetic.held_out_queries(real, rng)
     points: list[ScalePoint] = []
     for size in sizes:
-        note(f"scale {size:,} in Milvus: synthesising vectors, exact top {scaling.RECALL_K}")
-        vectors = scaling.synthesize(seen, size, rng)
-        truth = scaling.exact_top(vectors, queries)
+        note(f"scale {size:,} in Milvus: synthesising vectors, exact top {synthetic.RECALL_K}")
+        vectors = synthetic.synthesize(seen, size, rng)
+        truth = synthetic.exact_top(vectors, queries)
         dense = vector_index(size)
-        texts = scaling.synthetic_texts(sentences, size, rng)
+        texts = synthetic.synthetic_texts(sentences, size, rng)
         client = connect(uri)
         try:
             for name in (VECTORS, KEYWORDS):
@@ -102,12 +96,12 @@ def scale(
         measured: dict[str, Any] = json.loads(done.stdout)
         shutil.rmtree(place)
         points.append(
-            scaling.ScalePoint(
+            synthetic.ScalePoint(
                 passages=size,
                 build_s=round(build_s, 2),
                 query_p50_ms=measured["query_p50_ms"],
                 recall_at_10=measured["recall_at_10"],
-                index_mb=_folder_mb(Path(uri)) if not is_server(uri) else 0.0,
+                index_mb=_folder_mb(Path(uri)) if not is_remote(uri) else 0.0,
                 rss_mb=measured["rss_mb"],
                 vector_index={"kind": "milvus", **dense},
                 lexical_build_s=round(lexical_s, 2),
@@ -181,7 +175,6 @@ def _folder_mb(path: Path) -> float:
 
 def probe(folder: str) -> None:
     """In a fresh process: connect, search each query vector and each question's BM25 vector, print JSON figures."""
-    from qa.benchmarks import scaling
     from qa.index.lexical import tokenize
     from qa.index.stores.milvus.state import Vocabulary, connect
     from qa.kernel.settings import CANDIDATES
@@ -195,14 +188,14 @@ def probe(folder: str) -> None:
     probes = settings["dense"].get("nprobe")
     extra = {"search_params": {"params": {"nprobe": probes}}} if probes else {}
     dense: list[float] = []
-    rows = np.zeros((len(queries), scaling.RECALL_K), dtype=np.int64)
+    rows = np.zeros((len(queries), synthetic.RECALL_K), dtype=np.int64)
     for number, query in enumerate(queries):
         began = time.perf_counter()
         hits = client.search(
             VECTORS, data=[query.tolist()], anns_field="vector", limit=CANDIDATES, output_fields=["row"], **extra
         )[0]
         dense.append(time.perf_counter() - began)
-        rows[number] = [int(hit.id) for hit in hits[: scaling.RECALL_K]]
+        rows[number] = [int(hit.id) for hit in hits[: synthetic.RECALL_K]]
     vocabulary = Vocabulary(
         {term: int(number) for term, (number, _) in settings["vocabulary"].items()},
         np.asarray([frequency for _, frequency in sorted(settings["vocabulary"].values())], dtype=np.int64),
@@ -216,7 +209,7 @@ def probe(folder: str) -> None:
         keyword.append(time.perf_counter() - began)
     figures = {
         "query_p50_ms": round(percentile_ms(dense, 50), 3),
-        "recall_at_10": round(scaling.recall_at(rows, truth), 4),
+        "recall_at_10": round(synthetic.recall_at(rows, truth), 4),
         "lexical_p50_ms": round(percentile_ms(keyword, 50), 3),
         "rss_mb": own_peak_rss_mb(),
     }

@@ -14,9 +14,8 @@ import numpy as np
 
 from qa.documents.base import Document
 from qa.documents.chunking import Passage
-from qa.index import building, manifest
+from qa.index import manifest
 from qa.index.lexical import PARAMETERS as LEXICAL_PARAMETERS
-from qa.index.stores.files.store import passage_record
 from qa.index.stores.milvus.filters import literal, metadata_fields
 from qa.index.stores.milvus.state import (
     BATCH,
@@ -29,6 +28,7 @@ from qa.index.stores.milvus.state import (
     query_all,
     term_weights,
 )
+from qa.index.stores.shared import approximate, ivf_lists, ivf_probes, passage_record
 from qa.kernel.errors import IndexCorruptError, QAError
 
 if TYPE_CHECKING:
@@ -53,12 +53,12 @@ def bm25_choice() -> str:
 
 
 def vector_index(count: int) -> dict[str, Any]:
-    """The passage vectors' Milvus index, chosen as the default store chooses FAISS's: exact (FLAT) below
-    `indexing.APPROXIMATE_THRESHOLD` passages, else IVF over 8-bit codes with about 2·sqrt(N) lists, 1/32 probed."""
-    if count < building.APPROXIMATE_THRESHOLD:
+    """The passage vectors' Milvus index, by the policy every store follows (`qa.index.stores.shared`): exact (FLAT)
+    below APPROXIMATE_THRESHOLD passages, else IVF over 8-bit codes."""
+    if not approximate(count):
         return {"index_type": "FLAT"}
-    lists = int(2 ** round(np.log2(2 * np.sqrt(count))))
-    return {"index_type": "IVF_SQ8", "nlist": lists, "nprobe": max(1, round(lists * building.IVF_PROBE_SHARE))}
+    lists = ivf_lists(count)
+    return {"index_type": "IVF_SQ8", "nlist": lists, "nprobe": ivf_probes(lists)}
 
 
 def create_collections(

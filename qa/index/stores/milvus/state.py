@@ -19,7 +19,7 @@ import numpy as np
 from qa.index.lexical import K1, B
 from qa.index.manifest import FULL_REBUILD, Manifest
 from qa.kernel.errors import IndexCorruptError, InputError, QAError
-from qa.kernel.paths import MILVUS_PREFIX, is_server
+from qa.kernel.paths import StoreSpec, is_remote
 
 if TYPE_CHECKING:
     from pymilvus import MilvusClient
@@ -225,7 +225,7 @@ def connect(uri: str) -> MilvusClient:
         logging.getLogger(name).setLevel(logging.CRITICAL)  # their error lines would break `qa ask --json` output
 
     try:
-        if is_server(uri):
+        if is_remote(uri):
             client = MilvusClient(uri=uri, token=os.environ.get(TOKEN_ENV, ""), timeout=10, grpc_options=KEEPALIVE)
         else:
             if not uri.endswith(".db"):
@@ -233,7 +233,7 @@ def connect(uri: str) -> MilvusClient:
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
             client = MilvusClient(uri, grpc_options=KEEPALIVE)
     except MilvusException as error:
-        if is_server(uri):
+        if is_remote(uri):
             raise QAError(f"cannot reach Milvus at {uri}: {error.message}") from error
         raise QAError(
             f"cannot open Milvus Lite at {uri} ({error.message}): another process may hold it; to share it, run "
@@ -255,21 +255,21 @@ def release(uri: str) -> None:
             return
         del _CLIENTS[uri]
     found[0].close()
-    if not is_server(uri):
+    if not is_remote(uri):
         from milvus_lite.server_manager import server_manager_instance
 
         server_manager_instance.release_server(uri)
 
 
-def state_uri(index: Path, spec: str) -> str:
+def state_uri(index: Path, spec: StoreSpec) -> str:
     """How a state file records the store: a Milvus Lite folder relative to the index folder, or the URL."""
-    uri = spec[len(MILVUS_PREFIX) :]
-    return uri if is_server(uri) else os.path.relpath(uri, index.resolve())
+    uri = spec.location
+    return uri if is_remote(uri) else os.path.relpath(uri, index.resolve())
 
 
 def resolved_uri(index: Path, recorded: str) -> str:
     """The URI a state file's `uri` names, for an index in `index`."""
-    return recorded if is_server(recorded) else str((index.resolve() / recorded).resolve())
+    return recorded if is_remote(recorded) else str((index.resolve() / recorded).resolve())
 
 
 def read_state(index: Path, found: Manifest) -> MilvusState:

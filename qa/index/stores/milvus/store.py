@@ -27,7 +27,6 @@ from qa.documents.chunking import Passage
 from qa.index import manifest
 from qa.index.lexical import unknown_names
 from qa.index.manifest import FULL_REBUILD, Manifest
-from qa.index.stores.files.store import record_passage
 from qa.index.stores.milvus.filters import Selection, filter_expression, literal, rows_expression
 from qa.index.stores.milvus.state import (
     MAX_LIMIT,
@@ -43,6 +42,7 @@ from qa.index.stores.milvus.state import (
     release,
     resolved_uri,
 )
+from qa.index.stores.shared import record_passage
 from qa.kernel.errors import IndexCorruptError, InputError, QAError
 
 if TYPE_CHECKING:

@@ -9,21 +9,18 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
-from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qa.documents import chunking
-from qa.documents import loading as documents
-from qa.documents.base import Document, hash_file
-from qa.documents.chunking import ChunkingParams, Passage
-from qa.index import building as indexing
+from qa.documents.base import Document
+from qa.documents.chunking import Passage
 from qa.index import manifest
 from qa.index.lexical import tokenize
-from qa.index.manifest import Changes, DocumentEntry, Manifest
-from qa.index.stores.files.store import Store, passage_key
+from qa.index.manifest import Changes, Manifest
+from qa.index.stores.base import EmbeddingCache, Written
 from qa.index.stores.milvus.collections import (
     Batch,
     MilvusCache,
@@ -51,304 +48,255 @@ from qa.index.stores.milvus.state import (
     state_uri,
     write_folder,
 )
-from qa.index.stores.milvus.store import MilvusStore
-from qa.kernel.errors import CorpusError, IndexCorruptError, QAError
+from qa.index.stores.shared import lexical_text, passage_key
+from qa.kernel.errors import IndexCorruptError, QAError
+from qa.kernel.paths import StoreSpec
 
 if TYPE_CHECKING:
-    from qa.index.building import EmbeddingCache
-    from qa.kernel.paths import Paths
+    from pymilvus import MilvusClient
+
     from qa.kernel.progress import Reporter
-    from qa.models.embedding import Embedder
 
 DRIFT = 0.01  # an incremental build that moves the average passage length further rewrites every BM25 weight
 
 
-def write_generation(
-    folder: Path,
-    docs: list[Document],
-    passages: list[Passage],
-    vectors: np.ndarray,
-    sentence_vectors: np.ndarray,
-    reporter: Reporter,
-    *,
-    spec: str,
-) -> tuple[dict[str, int], dict[str, Any]]:
-    """A full build: new collections filled with every passage, and the generation folder describing them (what
-    `indexing.commit` writes the manifest from); `publish` then points the alias at them."""
-    index = folder.parent
-    previous = _previous_state(index)
-    born = max(time.time_ns(), previous.generation + 1 if previous else 0)
-    base = previous.base if previous else _base(index)
-    collection = f"{base}_{born:x}"
-    uri = spec.split(":", 1)[1]
-    bm25 = bm25_choice()
-    tokens = tokenize([indexing.lexical_text(passage) for passage in passages])
-    terms: dict[str, int] = {}
-    frequencies: list[int] = []
-    count_terms(tokens, terms, frequencies)
-    total = sum(len(found) for found in tokens)
-    avgdl = total / len(passages) if passages else 0.0
-    retired: tuple[tuple[str, int], ...] = ()
-    client = connect(uri)
-    try:
-        if previous is not None:
-            drop_strays(client, previous)
-            retired = (*expire(client, previous.retired, time.time_ns()), (previous.collection, time.time_ns()))
-        dense = vector_index(len(passages))
-        create_collections(client, collection, int(vectors.shape[1]), bm25, dense)
-        layout = Layout.of(
-            Batch(client, collection, born, bm25).write(
-                docs, passages, vectors, sentence_vectors, 0, tokens, terms, avgdl, reporter
-            )
-        )
-    finally:
-        release(uri)
-    state = MilvusState(
-        uri=state_uri(index, spec),
-        base=base,
-        collection=collection,
-        generation=born,
-        next_row=len(passages),
-        passages=len(passages),
-        sentences=int(sentence_vectors.shape[0]),
-        tokens=total,
-        avgdl=avgdl,
-        bm25=bm25,
-        retired=retired,
-        extra={"dimension": int(vectors.shape[1]), "vector_index": dense},
-    )
-    files = write_folder(folder, state, layout, list(terms), np.asarray(frequencies, dtype=np.int64))
-    return files, described(state)
+class MilvusWriter:
+    """One build of an index kept in Milvus (a StoreWriter): incremental when the previous build is a usable Milvus
+    one, else a full build whose embedding cache is the previous build's collections."""
 
+    kept = None  # a full build in Milvus reads every document again
 
-def cached_index(
-    folder: Path,
-    embedder: Embedder,
-    reporter: Reporter,
-    source: Path,
-    passages: int,
-    make: Callable[[], tuple[list[Document], list[Passage]]],
-    store: str,
-    seed: Path | None,
-    chunking: dict[str, int],
-) -> MilvusStore:
-    """`beir.cached_index` for an index kept in Milvus: built on first use from what `make` gives, reusing the
-    vectors of the default store's copy in `seed`, and reused while it holds `passages` passages of this model."""
-    from qa.evaluation.beir import cached_manifest
+    def __init__(self, index: Path, spec: StoreSpec, previous: Manifest | None, chunking: dict[str, int]) -> None:
+        self.index = index
+        self.spec = spec
+        self.state = _usable_state(index, spec, previous, chunking)
+        self._client: MilvusClient | None = None
 
-    opened = (lambda: _seed_from(seed, embedder)) if seed is not None else (lambda: None)
-    found = cached_manifest(folder, embedder, reporter, source, passages, make, chunking, store, opened)
-    return MilvusStore.open(folder, found)
+    @cached_property
+    def cache(self) -> EmbeddingCache | None:
+        """The previous build's vectors in Milvus (None when there is no usable previous build)."""
+        if self.state is None:
+            return None
+        self._client = connect(self.spec.location)
+        load(self._client, self.state)
+        return MilvusCache(self._client, self.state)
 
+    def update(self, previous: Manifest, changes: Changes) -> MilvusUpdate | None:
+        """Begin an incremental build: clean up, read what replaced and removed documents held; None when the
+        collections are gone."""
+        if self.state is None:
+            return None
+        return MilvusUpdate.begin(self.index, previous, changes, self.state)
 
-def publish(index: Path, found: Manifest) -> None:
-    """After the manifest switched to a full build: point the index's alias at its passage collection."""
-    state = read_state(index, found)
-    uri = resolved_uri(index, state.uri)
-    from pymilvus.exceptions import MilvusException
-
-    client = connect(uri)
-    try:
-        if state.base in client.list_aliases(state.collection).get("aliases", []):
-            return
+    def write(
+        self,
+        folder: Path,
+        docs: list[Document],
+        passages: list[Passage],
+        vectors: np.ndarray,
+        sentence_vectors: np.ndarray,
+        reporter: Reporter,
+    ) -> Written:
+        """A full build: new collections filled with every passage, and the generation folder describing them;
+        `publish` then points the alias at them."""
+        index = folder.parent
+        previous = _previous_state(index)
+        born = max(time.time_ns(), previous.generation + 1 if previous else 0)
+        base = previous.base if previous else _base(index)
+        collection = f"{base}_{born:x}"
+        uri = self.spec.location
+        bm25 = bm25_choice()
+        tokens = tokenize([lexical_text(passage) for passage in passages])
+        terms: dict[str, int] = {}
+        frequencies: list[int] = []
+        count_terms(tokens, terms, frequencies)
+        total = sum(len(found) for found in tokens)
+        avgdl = total / len(passages) if passages else 0.0
+        retired: tuple[tuple[str, int], ...] = ()
+        client = connect(uri)
         try:
-            client.alter_alias(state.collection, state.base)
-        except MilvusException:  # no such alias yet
-            client.create_alias(state.collection, state.base)
-    finally:
-        release(uri)
-
-
-def build(
-    paths: Paths,
-    embedder: Embedder,
-    reporter: Reporter,
-    params: ChunkingParams,
-    previous: Manifest | None,
-    changes: Changes,
-    began: float,
-) -> indexing.BuildResult:
-    """Bring an index kept in Milvus up to date: incrementally when the previous build is a usable Milvus one,
-    else (or when BM25's average passage length drifted) a full build reusing every vector it can."""
-    assert paths.store is not None
-    state = _usable_state(paths, previous, params)
-    if state is not None and previous is not None:
-        result = _incremental(paths, embedder, reporter, params, previous, changes, state, began)
-        if result is not None:
-            return result
-    uri = paths.store.split(":", 1)[1]
-    client = connect(uri) if state is not None else None
-    if client is not None and state is not None:
-        load(client, state)
-    seed = None if state is not None else _seed(paths, embedder)
-    cache: EmbeddingCache | None = MilvusCache(client, state) if client is not None and state is not None else seed
-    try:
-        return indexing._rebuild(paths, embedder, reporter, params, changes, None, cache, began)
-    finally:
-        if client is not None:
+            if previous is not None:
+                drop_strays(client, previous)
+                retired = (*expire(client, previous.retired, time.time_ns()), (previous.collection, time.time_ns()))
+            dense = vector_index(len(passages))
+            create_collections(client, collection, int(vectors.shape[1]), bm25, dense)
+            layout = Layout.of(
+                Batch(client, collection, born, bm25).write(
+                    docs, passages, vectors, sentence_vectors, 0, tokens, terms, avgdl, reporter
+                )
+            )
+        finally:
             release(uri)
-        if seed is not None:
-            seed.close()
+        state = MilvusState(
+            uri=state_uri(index, self.spec),
+            base=base,
+            collection=collection,
+            generation=born,
+            next_row=len(passages),
+            passages=len(passages),
+            sentences=int(sentence_vectors.shape[0]),
+            tokens=total,
+            avgdl=avgdl,
+            bm25=bm25,
+            retired=retired,
+            extra={"dimension": int(vectors.shape[1]), "vector_index": dense},
+        )
+        files = write_folder(folder, state, layout, list(terms), np.asarray(frequencies, dtype=np.int64))
+        return Written(files, described(state), state.passages, state.sentences)
+
+    def publish(self, index: Path, found: Manifest) -> None:
+        """After the manifest switched to a full build: point the index's alias at its passage collection."""
+        state = read_state(index, found)
+        uri = resolved_uri(index, state.uri)
+        from pymilvus.exceptions import MilvusException
+
+        client = connect(uri)
+        try:
+            if state.base in client.list_aliases(state.collection).get("aliases", []):
+                return
+            try:
+                client.alter_alias(state.collection, state.base)
+            except MilvusException:  # no such alias yet
+                client.create_alias(state.collection, state.base)
+        finally:
+            release(uri)
+
+    def close(self) -> None:
+        """Release the client the embedding cache took."""
+        if self._client is not None:
+            self._client = None
+            release(self.spec.location)
 
 
-def _usable_state(paths: Paths, previous: Manifest | None, params: ChunkingParams) -> MilvusState | None:
-    """The previous build's Milvus state when an incremental build can start from it."""
-    if previous is None or previous.vector_index.get("kind") != "milvus" or previous.chunking != params.as_dict():
-        return None
-    try:
-        state = read_state(paths.index, previous)
-    except IndexCorruptError:
-        return None
-    assert paths.store is not None
-    if resolved_uri(paths.index, state.uri) != paths.store.split(":", 1)[1] or state.bm25 != bm25_choice():
-        return None
-    return state
+class MilvusUpdate:
+    """An incremental build in Milvus (an Update): new and changed documents' rows inserted, replaced ones listed
+    as dead, the BM25 vocabulary and counts carried over."""
 
+    def __init__(self, index: Path, client: MilvusClient, uri: str, state: MilvusState, now: int) -> None:
+        self.index = index
+        self.client = client
+        self.uri = uri
+        self.state = state
+        self.now = now
+        self.terms: dict[str, int] = {}
+        self.frequencies: list[int] = []
+        self.layout: Layout | None = None
+        self.replaced: list[tuple[int, int]] = []
+        self.passages, self.sentences, self.tokens = state.passages, state.sentences, state.tokens
+        self.fresh_tokens: list[list[str]] = []
 
-def _seed(paths: Paths, embedder: Embedder) -> Store | None:
-    """The default store beside the Milvus one (in the --index folder), whose vectors a first build reuses."""
-    return _seed_from(paths.root, embedder) if paths.root is not None else None
+    @classmethod
+    def begin(cls, index: Path, previous: Manifest, changes: Changes, state: MilvusState) -> MilvusUpdate | None:
+        """Connect, clean up what earlier builds left, and take out what replaced and removed documents held."""
+        uri = resolved_uri(index, state.uri)
+        client = connect(uri)
+        try:
+            if not all(client.has_collection(name) for name in family(state.collection)):
+                release(uri)
+                return None
+            load(client, state)
+            now = time.time_ns()
+            update = cls(index, client, uri, collect(client, state, now), now)
+            update._take_out(previous, changes)
+        except BaseException:
+            release(uri)
+            raise
+        return update
 
-
-def _seed_from(folder: Path, embedder: Embedder) -> Store | None:
-    """The default store in `folder` when the same model built it."""
-    try:
-        found = manifest.read_manifest(folder)
-        if found is None or found.vector_index.get("kind") == "milvus":
-            return None
-        indexing.check_model(found, embedder, weights=False)
-        return Store.open(folder, found)
-    except QAError:
-        return None
-
-
-def _incremental(
-    paths: Paths,
-    embedder: Embedder,
-    reporter: Reporter,
-    params: ChunkingParams,
-    previous: Manifest,
-    changes: Changes,
-    state: MilvusState,
-    began: float,
-) -> indexing.BuildResult | None:
-    """Insert new and changed documents' rows, list replaced ones as dead; None when a full build must run."""
-    from qa.documents.centrality import score_passages
-
-    uri = resolved_uri(paths.index, state.uri)
-    client = connect(uri)
-    try:
-        if not all(client.has_collection(name) for name in family(state.collection)):
-            return None
-        load(client, state)
-        now = time.time_ns()
-        state = collect(client, state, now)
-        vocabulary = Vocabulary.load(paths.index / previous.generation)
-        layout = Layout.load(paths.index / previous.generation)
-        terms = dict(vocabulary.ids)
-        frequencies = list(vocabulary.frequencies.tolist())
-        replaced = [
+    def _take_out(self, previous: Manifest, changes: Changes) -> None:
+        vocabulary = Vocabulary.load(self.index / previous.generation)
+        self.layout = layout = Layout.load(self.index / previous.generation)
+        self.terms = dict(vocabulary.ids)
+        self.frequencies = list(vocabulary.frequencies.tolist())
+        self.replaced = [
             (first, first + count - 1)
             for doc_id in (*changes.changed, *changes.removed)
             if doc_id in layout.spans
             for _, first, count in [layout.spans[doc_id]]
         ]
-        passages_count, sentence_count, token_count = state.passages, state.sentences, state.tokens
-        for low, high in replaced:
+        for low, high in self.replaced:
             where = f"row >= {low} and row <= {high}"
-            for item in query_all(client, state.collection, where, ["sparse", "dl", "sentence_count"]):
+            for item in query_all(self.client, self.state.collection, where, ["sparse", "dl", "sentence_count"]):
                 for number in sparse_keys(item["sparse"]):
-                    frequencies[number] -= 1
-                passages_count, token_count = passages_count - 1, token_count - int(item["dl"])
-                sentence_count -= int(item["sentence_count"])
-        docs, fresh, entries = _read_touched(paths, previous, changes, params, reporter)
-        tokens = tokenize([indexing.lexical_text(passage) for passage in fresh])
-        count_terms(tokens, terms, frequencies)
-        passages_count += len(fresh)
-        token_count += sum(len(found) for found in tokens)
-        if not passages_count:
-            raise CorpusError(f"no passages: none of the documents in {paths.corpus} has readable text")
-        if abs(token_count / passages_count - state.avgdl) > DRIFT * state.avgdl:
-            return None  # BM25 weights of unchanged passages would drift: a full build recomputes them
-        dimension = previous.dimension
-        vectors, sentence_vectors, embedded = np.zeros((0, dimension)), np.zeros((0, dimension)), 0
-        if fresh:
-            cache = MilvusCache(client, state, (passage_key(passage) for passage in fresh))
-            vectors, sentence_vectors, embedded = indexing._vectors(fresh, embedder, reporter, cache)
-            fresh = score_passages(fresh, vectors, sentence_vectors)
-        born = max(now, state.generation + 1)
-        written = Batch(client, state.collection, born, state.bm25).write(
-            docs, fresh, vectors, sentence_vectors, state.next_row, tokens, terms, state.avgdl, reporter
+                    self.frequencies[number] -= 1
+                self.passages, self.tokens = self.passages - 1, self.tokens - int(item["dl"])
+                self.sentences -= int(item["sentence_count"])
+
+    def accept(self, fresh: list[Passage]) -> int | None:
+        """Count the new passages' terms in: the passages the index will hold, None when BM25's average passage
+        length drifted too far (a full build recomputes every weight)."""
+        self.fresh_tokens = tokenize([lexical_text(passage) for passage in fresh])
+        count_terms(self.fresh_tokens, self.terms, self.frequencies)
+        self.passages += len(fresh)
+        self.tokens += sum(len(found) for found in self.fresh_tokens)
+        if not self.passages:
+            return 0
+        if abs(self.tokens / self.passages - self.state.avgdl) > DRIFT * self.state.avgdl:
+            return None
+        return self.passages
+
+    def cache(self, fresh: list[Passage]) -> EmbeddingCache:
+        """The vectors Milvus holds for any of these passages."""
+        return MilvusCache(self.client, self.state, (passage_key(passage) for passage in fresh))
+
+    def write(
+        self,
+        folder: Path,
+        docs: list[Document],
+        fresh: list[Passage],
+        vectors: np.ndarray,
+        sentence_vectors: np.ndarray,
+        changes: Changes,
+        reporter: Reporter,
+    ) -> Written:
+        """Insert the new rows (born at a new generation), list the replaced ones as dead, write the folder."""
+        state, layout = self.state, self.layout
+        assert layout is not None
+        born = max(self.now, state.generation + 1)
+        written = Batch(self.client, state.collection, born, state.bm25).write(
+            docs, fresh, vectors, sentence_vectors, state.next_row, self.fresh_tokens, self.terms, state.avgdl, reporter
         )
-    finally:
-        release(uri)
-    dead = (*state.dead, *((low, high, time.time_ns()) for low, high in replaced))
-    state = dataclasses.replace(
-        state,
-        generation=born,
-        next_row=state.next_row + len(fresh),
-        passages=passages_count,
-        sentences=sentence_count,
-        tokens=token_count,
-        dead=dead,
-    )
-    new = {doc_id: (doc_id, first, count) for doc_id, first, count in written}
-    touched = changes.touched
-    layout = Layout.of(
-        [
-            new[source.id] if source.id in new else (source.id, *layout.spans[source.id][1:])
-            for source in changes.sources
-            if source.id in new or (source.id not in touched and source.id in layout.spans)
-        ]
-    )
-    generation = f"{indexing.GENERATION_PREFIX}{time.time_ns():x}"
-    frequency_array = np.asarray(frequencies, dtype=np.int64)
-    files = write_folder(paths.index / generation, state, layout, list(terms), frequency_array)
-    written_manifest = manifest.built(
-        embedder,
-        began,
-        dimension=previous.dimension,
-        chunking=params.as_dict(),
-        generation=generation,
-        passages=passages_count,
-        sentences=sentence_count,
-        documents=entries,
-        files=files,
-        vector_index=described(state),
-    )
-    manifest.write(paths.index, written_manifest)
-    indexing._collect_garbage(paths.index, {generation, previous.generation})
-    indexed = sum(1 for entry in entries.values() if entry.passages)
-    return indexing.BuildResult(indexed, passages_count, embedded, time.perf_counter() - began, changes, False)
+        dead = (*state.dead, *((low, high, time.time_ns()) for low, high in self.replaced))
+        state = dataclasses.replace(
+            state,
+            generation=born,
+            next_row=state.next_row + len(fresh),
+            passages=self.passages,
+            sentences=self.sentences,
+            tokens=self.tokens,
+            dead=dead,
+        )
+        new = {doc_id: (doc_id, first, count) for doc_id, first, count in written}
+        touched = changes.touched
+        layout = Layout.of(
+            [
+                new[source.id] if source.id in new else (source.id, *layout.spans[source.id][1:])
+                for source in changes.sources
+                if source.id in new or (source.id not in touched and source.id in layout.spans)
+            ]
+        )
+        frequency_array = np.asarray(self.frequencies, dtype=np.int64)
+        files = write_folder(folder, state, layout, list(self.terms), frequency_array)
+        return Written(files, described(state), self.passages, self.sentences)
+
+    def close(self) -> None:
+        """Release the client."""
+        release(self.uri)
 
 
-def _read_touched(
-    paths: Paths, previous: Manifest, changes: Changes, params: ChunkingParams, reporter: Reporter
-) -> tuple[list[Document], list[Passage], dict[str, DocumentEntry]]:
-    """The new and changed documents with their passages, and the manifest entries of every document."""
-    touched = changes.touched
-    reporter.start("reading", len(touched))
-    docs: list[Document] = []
-    passages: list[Passage] = []
-    entries: dict[str, DocumentEntry] = {}
-    for source in changes.sources:
-        if source.id not in touched:
-            entry = previous.documents[source.id]
-            entries[source.id] = DocumentEntry(
-                entry.content_hash, source.size, source.mtime_ns, entry.title, entry.passages
-            )
-            continue
-        document = documents.load(source, reporter.warn)
-        reporter.advance()
-        found = chunking.chunk(document, params) if document else []
-        digest = document.content_hash if document else changes.hashes.get(source.id) or hash_file(source.path)
-        entries[source.id] = DocumentEntry(
-            digest, source.size, source.mtime_ns, document.title if document else "", len(found)
-        )
-        if document is not None and found:
-            docs.append(document)
-            passages.extend(found)
-    return docs, passages, entries
+def _usable_state(
+    index: Path, spec: StoreSpec, previous: Manifest | None, chunking: dict[str, int]
+) -> MilvusState | None:
+    """The previous build's Milvus state when an incremental build can start from it."""
+    if previous is None or previous.vector_index.get("kind") != "milvus" or previous.chunking != chunking:
+        return None
+    try:
+        state = read_state(index, previous)
+    except IndexCorruptError:
+        return None
+    if resolved_uri(index, state.uri) != spec.location or state.bm25 != bm25_choice():
+        return None
+    return state
 
 
 def _previous_state(index: Path) -> MilvusState | None:

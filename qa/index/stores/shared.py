@@ -1,0 +1,103 @@
+"""What every store backend shares, public so that each backend reads the same thing: the record format of passages
+and documents (and the embedding cache's key), the text BM25 indexes, and the vector-index policy (exact search
+below APPROXIMATE_THRESHOLD passages, else IVF over 8-bit codes with about 2·sqrt(N) lists, 1/32 of them probed)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from qa.documents.base import Document
+from qa.documents.chunking import Passage
+
+APPROXIMATE_THRESHOLD = 200_000  # below: exact search; above: IVF over 8-bit codes (chosen by `qa bench --scale`)
+IVF_PROBE_SHARE = 1 / 32
+
+
+def approximate(count: int) -> bool:
+    """Whether an index of `count` passages searches approximately (IVF) rather than exactly."""
+    return count >= APPROXIMATE_THRESHOLD
+
+
+def ivf_lists(count: int) -> int:
+    """The number of IVF lists for `count` passages: about 2·sqrt(N), rounded to a power of two."""
+    return int(2 ** round(np.log2(2 * np.sqrt(count))))
+
+
+def ivf_probes(lists: int) -> int:
+    """How many of `lists` IVF lists a search probes."""
+    return max(1, round(lists * IVF_PROBE_SHARE))
+
+
+def passage_key(passage: Passage) -> str:
+    """Key of the embedding cache: the same text cut into the same sentences has the same vectors."""
+    content = f"{passage.text}\0{json.dumps(passage.sentences)}"
+    return hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def passage_record(passage: Passage, row: int, sentence_row: int) -> dict[str, Any]:
+    """The table row of a passage, by column name."""
+    return {
+        "row": row,
+        "id": passage.id,
+        "doc_id": passage.doc_id,
+        "title": passage.title,
+        "text": passage.text,
+        "start": passage.start,
+        "end": passage.end,
+        "first_paragraph": passage.paragraphs[0],
+        "last_paragraph": passage.paragraphs[1],
+        "citation": passage.citation,
+        "heading": passage.heading,
+        "page": passage.page,
+        "sentences": json.dumps(passage.sentences),
+        "sentence_row": sentence_row,
+        "cache_key": passage_key(passage),
+        "kind": passage.kind,
+        "centrality": passage.centrality,
+        "key_sentence": passage.key_sentence,
+    }
+
+
+def record_passage(record: Mapping[str, Any] | sqlite3.Row) -> Passage:
+    """The passage a table row holds."""
+    return Passage(
+        id=record["id"],
+        doc_id=record["doc_id"],
+        title=record["title"],
+        text=record["text"],
+        start=record["start"],
+        end=record["end"],
+        paragraphs=(record["first_paragraph"], record["last_paragraph"]),
+        citation=record["citation"],
+        sentences=tuple((start, end) for start, end in json.loads(record["sentences"])),
+        heading=record["heading"],
+        page=record["page"],
+        kind=record["kind"],
+        centrality=record["centrality"],
+        key_sentence=record["key_sentence"],
+    )
+
+
+def document_record(doc: Document) -> tuple[Any, ...]:
+    """The table row of a document, in DOCUMENT_COLUMNS order."""
+    return (
+        doc.id,
+        str(doc.path),
+        doc.title,
+        doc.text,
+        doc.content_hash,
+        doc.body_start,
+        json.dumps(doc.metadata, default=str, ensure_ascii=False),
+        json.dumps(doc.page_starts),
+    )
+
+
+def lexical_text(passage: Passage) -> str:
+    """What BM25 indexes: the document title (unless the passage opens with it), then the passage text."""
+    return passage.text if passage.text.startswith(passage.title) else f"{passage.title}\n{passage.text}"
