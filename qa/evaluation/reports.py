@@ -42,7 +42,7 @@ def markdown_report(
         lines += ["", f"## {THRESHOLD_TITLE}", "", THRESHOLD_NOTE, "", *_markdown_table(thresholds)]
     if pictures:
         lines += ["", "## Pictures", ""]
-        lines += [f"![{picture.caption}]({picture.path.name})\n" for picture in pictures]
+        lines.append("\n\n".join(f"![{picture.caption}]({picture.path.name})" for picture in pictures))
     if types := type_table(data):
         lines += ["", "## By question type", "", *_markdown_table(types)]
     for mode, values in data["modes"].items():
