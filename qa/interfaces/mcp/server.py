@@ -81,7 +81,15 @@ _PASSAGE_SCHEMA: dict[str, Any] = {
         "doc_id": {"type": "string"},
         "title": {"type": "string"},
         "citation": {"type": "string"},
-        "score": {"type": "number"},
+        "score": {"type": "number", "description": "The score the passages are ordered by, best first."},
+        "retrieval_score": {
+            "type": ["number", "null"],
+            "description": "The fused retrieval score (null for a passage chosen without retrieval).",
+        },
+        "verifier_score": {
+            "type": ["number", "null"],
+            "description": "The answer verifier's probability for the passage's best sentence (null when not read).",
+        },
         "start": _OFFSET
         | {"description": "Offset of the passage in the document's text; null for a metadata card (not a slice)."},
         "end": _OFFSET | {"description": "Offset just past the passage; null for a metadata card."},
@@ -107,6 +115,8 @@ _PASSAGE_SCHEMA: dict[str, Any] = {
         "title",
         "citation",
         "score",
+        "retrieval_score",
+        "verifier_score",
         "start",
         "end",
         "text",
