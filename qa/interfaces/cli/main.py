@@ -218,17 +218,17 @@ def _searcher(paths: qa_paths.Paths, model: str | None) -> Searcher:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def status(corpus: str | None, index_dir: str | None, model: str | None, as_json: bool) -> None:
     """Show the index: documents, passages, model, build time and whether it is stale."""
+    from qa.documents.loading import check_corpus
     from qa.engine.status import index_status
 
     paths = qa_paths.resolve(corpus, index_dir)
+    check_corpus(paths.corpus)  # as qa index would fail on it
     reporter = ClickReporter()
     found = index_status(paths, reporter.warn)
     report = found.as_json()
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False))
         return
-    if not paths.corpus.is_dir():
-        reporter.warn(f"corpus folder {paths.corpus} does not exist: create it or pass --corpus DIR")
     if not found.built:
         click.echo(f"no index in {paths.index}: run qa index")
         return
