@@ -5,10 +5,11 @@ holds the index is the registry's to say (`qa.index.stores.registry`): the pipel
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import shutil
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -95,6 +96,11 @@ def plan(paths: Paths, reporter: Reporter, full: bool = False) -> tuple[Manifest
     return previous, changes
 
 
+def check_corpus(paths: Paths) -> None:
+    """Fail, saying how to fix it, when the corpus folder is missing or holds no documents qa reads."""
+    plan(paths, SilentReporter(), full=True)
+
+
 def build(
     paths: Paths,
     embedder: Embedder,
@@ -106,6 +112,8 @@ def build(
     can update its current generation, else into a new one."""
     params = params or ChunkingParams()
     began = time.perf_counter()
+    if not paths.index.exists():
+        check_corpus(paths)  # a first build on a missing or empty corpus creates nothing
     with locked(paths.index, reporter):
         previous, changes = plan(paths, reporter, full)
         if previous is not None:  # the weights matter only when something is embedded (hashing them takes 0.1 s)
@@ -254,8 +262,10 @@ def _update(
         vectors, sentence_vectors, embedded = embed(fresh, embedder, reporter, update.cache(fresh))
         fresh = score_passages(fresh, vectors, sentence_vectors)
     generation = new_generation()
-    written = update.write(paths.index / generation, docs, fresh, vectors, sentence_vectors, changes, reporter)
-    switch(paths.index, embedder, began, params.as_dict(), generation, entries, written, dimension, previous.generation)
+    with discarded_on_failure(paths.index / generation):
+        written = update.write(paths.index / generation, docs, fresh, vectors, sentence_vectors, changes, reporter)
+        switch(paths.index, embedder, began, params.as_dict(), generation, entries, written, dimension)
+    collect_garbage(paths.index, {generation, previous.generation})
     indexed = sum(1 for entry in entries.values() if entry.passages)
     return BuildResult(indexed, written.passages, embedded, time.perf_counter() - began, changes, False)
 
@@ -284,12 +294,23 @@ def commit(
     passages = score_passages(passages, vectors, sentence_vectors)
     generation = new_generation()
     reporter.start("writing", 4)
-    written = writer.write(index / generation, docs, passages, vectors, sentence_vectors, reporter)
     replaced = _current_generation(index)
-    found = switch(index, embedder, began, chunking_params, generation, entries, written, int(vectors.shape[1]))
+    with discarded_on_failure(index / generation):
+        written = writer.write(index / generation, docs, passages, vectors, sentence_vectors, reporter)
+        found = switch(index, embedder, began, chunking_params, generation, entries, written, int(vectors.shape[1]))
     writer.publish(index, found)
     collect_garbage(index, {generation, replaced})
     return found, embedded
+
+
+@contextlib.contextmanager
+def discarded_on_failure(folder: Path) -> Iterator[None]:
+    """Remove the generation folder a build writes when the build fails before the manifest names it."""
+    try:
+        yield
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def switch(
@@ -301,10 +322,8 @@ def switch(
     entries: dict[str, DocumentEntry],
     written: Written,
     dimension: int,
-    replaced: str | None = None,
 ) -> Manifest:
-    """Commit a build: the manifest of the generation `written` describes, replacing the old one atomically; with
-    `replaced`, also clean up every other generation folder."""
+    """Commit a build: the manifest of the generation `written` describes, replacing the old one atomically."""
     found = manifest.built(
         embedder,
         began,
@@ -318,8 +337,6 @@ def switch(
         vector_index=written.vector_index,
     )
     manifest.write(index, found)
-    if replaced is not None:
-        collect_garbage(index, {generation, replaced})
     return found
 
 
@@ -387,7 +404,7 @@ def open_current(
             return open_store(paths.index, found), None
         reporter.warn(f"the corpus changed since the index was built; updating {paths.index}")
     else:
-        plan(paths, SilentReporter(), full=True)  # a missing or empty corpus fails before saying "building"
+        check_corpus(paths)  # a missing or empty corpus fails before saying "building"
         reporter.warn(f"no index in {paths.index} yet; building it from {paths.corpus}")
     result = build(paths, embedder, reporter)
     return open_store(paths.index), result
