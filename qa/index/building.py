@@ -40,7 +40,8 @@ GENERATION_PREFIX = "g-"
 
 @dataclass(frozen=True)
 class BuildResult:
-    """What one `qa index` did."""
+    """What one `qa index` did: `skipped` names the documents it read that gave no passages (empty, binary or
+    text-less files), which `added` and `changed` leave out."""
 
     documents: int
     passages: int
@@ -48,6 +49,17 @@ class BuildResult:
     seconds: float
     changes: Changes
     noop: bool
+    skipped: tuple[str, ...] = ()
+
+    @property
+    def added(self) -> list[str]:
+        """New documents that were indexed."""
+        return [doc_id for doc_id in self.changes.added if doc_id not in self.skipped]
+
+    @property
+    def changed(self) -> list[str]:
+        """Changed documents that were indexed again."""
+        return [doc_id for doc_id in self.changes.changed if doc_id not in self.skipped]
 
 
 class KnownState(Protocol):
@@ -212,6 +224,11 @@ def read_documents(
     return docs, passages, entries
 
 
+def skipped(entries: dict[str, DocumentEntry], keep: Collection[str]) -> tuple[str, ...]:
+    """The documents read (all but those in `keep`) that gave no passages, in corpus order."""
+    return tuple(doc_id for doc_id, entry in entries.items() if doc_id not in keep and not entry.passages)
+
+
 def _no_passages(paths: Paths) -> CorpusError:
     return CorpusError(f"no passages: none of the documents in {paths.corpus} has readable text")
 
@@ -236,7 +253,8 @@ def _rebuild(
     _, embedded = commit(
         paths.index, embedder, reporter, docs, passages, entries, params.as_dict(), writer, cache, began
     )
-    return BuildResult(len(docs), len(passages), embedded, time.perf_counter() - began, changes, False)
+    seconds = time.perf_counter() - began
+    return BuildResult(len(docs), len(passages), embedded, seconds, changes, False, skipped(entries, keep))
 
 
 def _update(
@@ -267,7 +285,10 @@ def _update(
         switch(paths.index, embedder, began, params.as_dict(), generation, entries, written, dimension)
     collect_garbage(paths.index, {generation, previous.generation})
     indexed = sum(1 for entry in entries.values() if entry.passages)
-    return BuildResult(indexed, written.passages, embedded, time.perf_counter() - began, changes, False)
+    seconds = time.perf_counter() - began
+    return BuildResult(
+        indexed, written.passages, embedded, seconds, changes, False, skipped(entries, set(changes.unchanged))
+    )
 
 
 def new_generation() -> str:

@@ -219,3 +219,25 @@ def test_a_build_failing_as_it_writes_removes_its_own_generation(
     fresh = essay_paths.corpus.parent / "fresh"
     assert main.run(["index", "--corpus", str(essay_paths.corpus), "--index", str(fresh)], collecting([])) == 2
     assert not fresh.exists()
+
+
+def test_skipped_files_are_reported_as_skipped_not_added(qa: Any, essay_paths: Paths) -> None:
+    # Issue 22, item 7: "indexed 4 documents, 28 passages … (1 added…)" after a binary renamed .md was skipped.
+    write_doc(essay_paths.corpus, "ferry.md", "the ferry to the island")
+    (essay_paths.corpus / "budget.txt").write_text(topic_paragraph("solar panel repairs at the field station", 1))
+    first = qa("index", *where(essay_paths))
+    assert first.code == 0 and first.out.rstrip().endswith("; 3 added, 0 changed, 0 removed)")
+    (essay_paths.corpus / "photo.md").write_bytes(bytes(range(256)) * 8)
+    (essay_paths.corpus / "empty.md").write_text("")
+    result = qa("index", *where(essay_paths))
+    assert result.code == 0
+    assert result.out.startswith("indexed 3 documents, ")
+    assert result.out.rstrip().endswith("(0 embedded; 0 added, 0 changed, 0 removed; 2 skipped)")
+    assert result.err.splitlines() == ["qa: skipped empty.md: no text", "qa: skipped photo.md: binary file"]
+    assert qa("index", *where(essay_paths)).out.startswith("index is up to date: 3 documents, ")
+    (essay_paths.corpus / "ferry.md").write_text("")  # indexed before, nothing to index now
+    write_doc(essay_paths.corpus, "tides.md", "spring tides")
+    result = qa("index", *where(essay_paths))
+    assert result.out.startswith("indexed 3 documents, ")
+    assert result.out.rstrip().endswith("; 1 added, 0 changed, 0 removed; 1 skipped)")
+    assert result.err == "qa: skipped ferry.md: no text\n"

@@ -72,12 +72,12 @@ def render_build(result: BuildResult) -> str:
             f"index is up to date: {plural(result.documents, 'document')}, {plural(result.passages, 'passage')} "
             f"({result.seconds:.2f} s)"
         )
-    changes = result.changes
+    skipped = f"; {len(result.skipped)} skipped" if result.skipped else ""
     return (
         f"indexed {plural(result.documents, 'document')}, {plural(result.passages, 'passage')} "
         f"in {result.seconds:.1f} s "
-        f"({result.embedded} embedded; {len(changes.added)} added, {len(changes.changed)} changed, "
-        f"{len(changes.removed)} removed)"
+        f"({result.embedded} embedded; {len(result.added)} added, {len(result.changed)} changed, "
+        f"{len(result.changes.removed)} removed{skipped})"
     )
 
 
