@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from qa.answering.retrieval import Answer, Searcher, Settings
 from qa.index import building as indexing
+from qa.index import manifest
 from qa.index.stores.milvus import collections as milvus_collections
 from qa.index.stores.milvus import writer as milvus_writer
 from qa.index.stores.milvus.store import MilvusStore
@@ -143,6 +144,8 @@ def test_incremental_builds_insert_and_retire_documents_by_id_and_keep_the_answe
     write_doc(corpus, "notes/avalanches.md", "avalanches on the eastern ridge", paragraphs=4)
     added = build_both(default, milvus, embedder)
     assert added[1].embedded == added[0].embedded > 0, "only the new document's passages are embedded"
+    counted = manifest.read(milvus.index)
+    assert counted.sentences == manifest.read(default.index).sentences, "the new passages' sentences are counted"
     assert_same_answers(default, milvus, embedder, tolerance=2e-3)
 
     glaciers = corpus / "notes" / "glaciers.md"
@@ -258,6 +261,7 @@ BUILDER = """
 import sys, time
 from pathlib import Path
 from qa.index import building as indexing
+from qa.index import manifest
 from qa.index.stores.milvus import collections as milvus_collections
 from qa.index.stores.milvus import writer as milvus_writer
 from qa.index.stores.registry import parse_store
