@@ -1,7 +1,8 @@
 """The build pipeline of the index: plan what changed, read and embed what is new (reusing the vectors of
 identical passages), have the store write a generation (or update its current one in place), switch the manifest to
-it atomically and clean up what it replaced; open the current index, building it first when needed. Which store
-holds the index is the registry's to say (`qa.index.stores.registry`): the pipeline never names a backend."""
+it atomically and clean up what it replaced; open the current index, building it first when needed. Before building
+on an index, its store checks its health: a damaged one is rebuilt from the corpus. Which store holds the index is
+the registry's to say (`qa.index.stores.registry`): the pipeline never names a backend."""
 
 from __future__ import annotations
 
@@ -25,8 +26,17 @@ from qa.index import manifest
 from qa.index.lock import locked
 from qa.index.manifest import FULL_REBUILD, Changes, DocumentEntry, Manifest, read_manifest
 from qa.index.stores import registry
-from qa.index.stores.base import EmbeddingCache, KeptStore, OpenCache, StoredIndex, StoreWriter, Update, Written
-from qa.index.stores.shared import passage_key
+from qa.index.stores.base import (
+    EmbeddingCache,
+    Health,
+    KeptStore,
+    OpenCache,
+    StoredIndex,
+    StoreWriter,
+    Update,
+    Written,
+)
+from qa.index.stores.shared import checksum, passage_key
 from qa.kernel.errors import CorpusError, IndexCorruptError, QAError
 from qa.kernel.paths import Paths
 from qa.kernel.progress import Reporter, SilentReporter
@@ -50,6 +60,12 @@ class BuildResult:
     changes: Changes
     noop: bool
     skipped: tuple[str, ...] = ()
+    health: Health | None = None  # the index's before the build (None: no index to check, or --full)
+
+    @property
+    def repaired(self) -> bool:
+        """Whether the index was damaged, so this build rebuilt it."""
+        return self.health is not None and self.health.damaged
 
     @property
     def added(self) -> list[str]:
@@ -73,6 +89,11 @@ class KnownState(Protocol):
     @property
     def changes(self) -> Changes | None:
         """The corpus changes since, None without a corpus."""
+        ...
+
+    @property
+    def health(self) -> Health | None:
+        """What is wrong with the index, None when no index was built."""
         ...
 
 
@@ -113,49 +134,74 @@ def check_corpus(paths: Paths) -> None:
     plan(paths, SilentReporter(), full=True)
 
 
+def check_health(index: Path, found: Manifest, verify: bool = False) -> Health:
+    """What the backend holding the index in `index` finds wrong with the generation `found` names: cheaply, or
+    with `verify` its files' content too (see `StoreBackend.health`)."""
+    return registry.backend_of(found).health(index, found, verify)
+
+
 def build(
     paths: Paths,
     embedder: Embedder,
     reporter: Reporter,
     full: bool = False,
     params: ChunkingParams | None = None,
+    verify: bool = False,
 ) -> BuildResult:
     """Bring the index up to date with the corpus, embedding only passages it has not seen: in place when the store
-    can update its current generation, else into a new one."""
+    can update its current generation, else into a new one. A damaged index (`check_health`, with `verify` its
+    content too) is rebuilt from the corpus, trusting nothing of it."""
     params = params or ChunkingParams()
     began = time.perf_counter()
     if not paths.index.exists():
         check_corpus(paths)  # a first build on a missing or empty corpus creates nothing
     with locked(paths.index, reporter):
         previous, changes = plan(paths, reporter, full)
-        if previous is not None:  # the weights matter only when something is embedded (hashing them takes 0.1 s)
+        health = check_health(paths.index, previous, verify) if previous is not None else None
+        if health is not None and health.damaged:
+            previous = None  # what changed is still told against its manifest
+        elif previous is not None:  # the weights matter only when something is embedded (hashing them takes 0.1 s)
             check_model(previous, embedder, weights=changes.stale)
         same_chunking = previous is not None and previous.chunking == params.as_dict()
         if previous is not None and same_chunking and not changes.stale:
             _refresh_times(paths.index, previous, changes)
-            return BuildResult(
-                len(previous.indexed_ids), previous.passages, 0, time.perf_counter() - began, changes, True
-            )
-        writer = writer_for(paths.index, paths.store, previous, params.as_dict())
-        try:
-            update = writer.update(previous, changes) if previous is not None and same_chunking else None
-            if update is not None:
-                assert previous is not None
-                try:
-                    result = _update(paths, embedder, reporter, params, previous, changes, update, began)
-                finally:
-                    update.close()
-                if result is not None:
-                    return result
-            cache = writer.cache
-            seed = seed_cache(paths.root, embedder) if cache is None and paths.root is not None else None
+            seconds = time.perf_counter() - began
+            return BuildResult(len(previous.indexed_ids), previous.passages, 0, seconds, changes, True, (), health)
+        result = _write(paths, embedder, reporter, params, previous, changes, began)
+        return dataclasses.replace(result, health=health)
+
+
+def _write(
+    paths: Paths,
+    embedder: Embedder,
+    reporter: Reporter,
+    params: ChunkingParams,
+    previous: Manifest | None,
+    changes: Changes,
+    began: float,
+) -> BuildResult:
+    """Update the store's generation in place when it can, else write a new one."""
+    same_chunking = previous is not None and previous.chunking == params.as_dict()
+    writer = writer_for(paths.index, paths.store, previous, params.as_dict())
+    try:
+        update = writer.update(previous, changes) if previous is not None and same_chunking else None
+        if update is not None:
+            assert previous is not None
             try:
-                return _rebuild(paths, embedder, reporter, params, changes, writer, cache or seed, began)
+                result = _update(paths, embedder, reporter, params, previous, changes, update, began)
             finally:
-                if seed is not None:
-                    seed.close()
+                update.close()
+            if result is not None:
+                return result
+        cache = writer.cache
+        seed = seed_cache(paths.root, embedder) if cache is None and paths.root is not None else None
+        try:
+            return _rebuild(paths, embedder, reporter, params, changes, writer, cache or seed, began)
         finally:
-            writer.close()
+            if seed is not None:
+                seed.close()
+    finally:
+        writer.close()
 
 
 def seed_cache(folder: Path, embedder: Embedder) -> OpenCache | None:
@@ -356,6 +402,7 @@ def switch(
         documents=entries,
         files=written.files,
         vector_index=written.vector_index,
+        checksums={name: checksum(index / generation / name) for name in written.files},
     )
     manifest.write(index, found)
     return found
@@ -417,6 +464,8 @@ def open_current(
     the caller, saves reading the manifest and comparing the corpus again."""
     found = status.manifest if status is not None else read_manifest(paths.index)
     if found is not None:
+        if status is not None and status.health is not None and status.health.damaged:
+            raise status.health.error(paths.index)  # without a status, opening the store checks it
         check_model(found, embedder)
         changes = status.changes if status is not None else None
         if changes is None:  # no status, or no corpus (comparing says what is wrong with it)

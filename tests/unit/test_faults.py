@@ -232,7 +232,10 @@ def test_every_index_file_is_size_checked(essay_paths: Paths) -> None:
         path = folder / name
         original = path.read_bytes()
         path.write_bytes(original + b"\0")
-        with pytest.raises(IndexCorruptError, match=r"run qa index --full"):
+        with pytest.raises(
+            IndexCorruptError,
+            match=rf"damaged \({name} has {len(original) + 1:,} bytes, not .*\): run qa index to repair",
+        ):
             Store.open(essay_paths.index)
         path.write_bytes(original)
     Store.open(essay_paths.index).close()

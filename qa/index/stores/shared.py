@@ -1,19 +1,24 @@
 """What every store backend shares, public so that each backend reads the same thing: the record format of passages
-and documents (and the embedding cache's key), the text BM25 indexes, and the vector-index policy (exact search
-below APPROXIMATE_THRESHOLD passages, else IVF over 8-bit codes with about 2·sqrt(N) lists, 1/32 of them probed)."""
+and documents (and the embedding cache's key), the text BM25 indexes, the vector-index policy (exact search
+below APPROXIMATE_THRESHOLD passages, else IVF over 8-bit codes with about 2·sqrt(N) lists, 1/32 of them probed), and
+the checks of a generation folder's files against its manifest (sizes, array headers, checksums)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import sqlite3
+import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from qa.documents.base import Document
 from qa.documents.chunking import Passage
+from qa.index.stores.base import Health
 
 APPROXIMATE_THRESHOLD = 200_000  # below: exact search; above: IVF over 8-bit codes (chosen by `qa bench --scale`)
 IVF_PROBE_SHARE = 1 / 32
@@ -101,3 +106,59 @@ def document_record(doc: Document) -> tuple[Any, ...]:
 def lexical_text(passage: Passage) -> str:
     """What BM25 indexes: the document title (unless the passage opens with it), then the passage text."""
     return passage.text if passage.text.startswith(passage.title) else f"{passage.title}\n{passage.text}"
+
+
+def checksum(path: Path) -> str:
+    """The sha256 of a file, as the manifest records it for `qa index --verify`."""
+    with path.open("rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
+def generation_health(folder: Path, files: Mapping[str, int], checksums: Mapping[str, str] | None = None) -> Health:
+    """The files of a generation folder against the manifest: each there and of its recorded size; given
+    `checksums`, each file's content too (read whole: the cost of `qa index --verify`)."""
+    began = time.perf_counter()
+    if not folder.is_dir():
+        return Health((f"generation folder {folder.name} is missing",))
+    problems: list[str] = []
+    for name, size in files.items():
+        path = folder / name
+        if not path.is_file():
+            problems.append(f"{name} is missing")
+        elif (actual := path.stat().st_size) < size:
+            problems.append(f"{name} is truncated to {actual:,} of {size:,} bytes")
+        elif actual != size:
+            problems.append(f"{name} has {actual:,} bytes, not {size:,}")
+    if problems or not checksums:
+        return Health(tuple(problems))
+    for name, digest in checksums.items():
+        if checksum(folder / name) != digest:
+            problems.append(f"{name} does not match its checksum")
+    read = sum(files[name] for name in checksums if name in files)
+    return Health(tuple(problems), len(checksums), read, time.perf_counter() - began)
+
+
+def array_problem(path: Path, shape: tuple[int, ...] | None = None, dtype: str | None = None) -> str | None:
+    """What is wrong with a .npy file, from its header alone: unreadable, not of `shape` (any when None) and
+    `dtype`, or of another length than its header says; None when nothing is."""
+    readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    try:
+        with path.open("rb") as stream:
+            version = np.lib.format.read_magic(stream)
+            found, _, kind = readers[version](stream)
+            start = stream.tell()
+    except (OSError, ValueError, KeyError, SyntaxError):
+        return f"{path.name} is not a readable NumPy array"
+    if shape is not None and tuple(found) != shape:
+        return f"{path.name} holds a {_dimensions(found)} array, not {_dimensions(shape)}"
+    if dtype is not None and kind != np.dtype(dtype):
+        return f"{path.name} holds {kind} numbers, not {np.dtype(dtype)}"
+    expected = start + math.prod(found) * kind.itemsize
+    size = path.stat().st_size
+    if size != expected:
+        return f"{path.name} is truncated" if size < expected else f"{path.name} has {size - expected:,} bytes too many"
+    return None
+
+
+def _dimensions(shape: tuple[int, ...]) -> str:
+    return "×".join(str(size) for size in shape) or "scalar"

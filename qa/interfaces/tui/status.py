@@ -1,4 +1,5 @@
-"""The status line: documents, passages, build time, fresh or stale, what the app is busy with, and the model."""
+"""The status line: documents, passages, build time, fresh, stale or damaged, what the app is busy with, and the
+model."""
 
 from __future__ import annotations
 
@@ -34,11 +35,13 @@ def built_label(built_at: str, seconds: float) -> str:
 
 
 def index_summary(status: IndexStatus) -> Content:
-    """Documents, passages, build time, and fresh or stale."""
+    """Documents, passages, build time, and fresh, stale or damaged."""
     found = status.manifest
     if found is None:
         return Content.styled("no index yet", "$text-warning")
     state = Content.styled("stale", "bold $text-warning") if status.stale else Content.styled("fresh", "$text-success")
+    if status.damaged:
+        state = Content.styled("damaged", "bold $text-error")
     parts = [
         Content(plural(status.documents, "document")),
         Content(plural(status.passages, "passage")),
