@@ -36,7 +36,7 @@ from qa.index.stores.base import (
     Update,
     Written,
 )
-from qa.index.stores.shared import checksum, passage_key
+from qa.index.stores.shared import passage_key, record_checksums
 from qa.kernel.errors import CorpusError, IndexCorruptError, QAError
 from qa.kernel.paths import Paths
 from qa.kernel.progress import Reporter, SilentReporter
@@ -400,9 +400,8 @@ def switch(
         passages=written.passages,
         sentences=written.sentences,
         documents=entries,
-        files=written.files,
+        files=record_checksums(index / generation, written.files),
         vector_index=written.vector_index,
-        checksums={name: checksum(index / generation / name) for name in written.files},
     )
     manifest.write(index, found)
     return found

@@ -53,7 +53,6 @@ class Manifest:
     vector_index: dict[str, Any] = field(default_factory=dict)
     lexical: dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
-    checksums: dict[str, str] = field(default_factory=dict)  # file -> sha256, for `qa index --verify` (none: older)
 
     @property
     def indexed_ids(self) -> list[str]:
@@ -77,7 +76,6 @@ def built(
     documents: dict[str, DocumentEntry],
     files: dict[str, int],
     vector_index: dict[str, Any],
-    checksums: dict[str, str],
 ) -> Manifest:
     """The manifest of a build that began at `began` (perf_counter) with this embedder, stamped now."""
     return Manifest(
@@ -94,7 +92,6 @@ def built(
         files=files,
         vector_index=vector_index,
         lexical=LEXICAL_PARAMETERS,
-        checksums=checksums,
     )
 
 

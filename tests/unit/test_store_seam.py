@@ -316,7 +316,7 @@ class MemoryBackend:
         return {"kind": "memory", "generations": len(SPACE.get(self.location_of(index, found), {}))}
 
     def health(self, index: Path, found: Manifest, verify: bool = False) -> Health:
-        health = generation_health(index / found.generation, found.files, found.checksums if verify else None)
+        health = generation_health(index / found.generation, found.files, verify)
         if health.damaged:
             return health
         try:

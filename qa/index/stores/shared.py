@@ -19,6 +19,9 @@ import numpy as np
 from qa.documents.base import Document
 from qa.documents.chunking import Passage
 from qa.index.stores.base import Health
+from qa.kernel.files import write_atomic
+
+CHECKSUMS = "checksums.json"  # in a generation folder: the sha256 of each of its files
 
 APPROXIMATE_THRESHOLD = 200_000  # below: exact search; above: IVF over 8-bit codes (chosen by `qa bench --scale`)
 IVF_PROBE_SHARE = 1 / 32
@@ -109,14 +112,24 @@ def lexical_text(passage: Passage) -> str:
 
 
 def checksum(path: Path) -> str:
-    """The sha256 of a file, as the manifest records it for `qa index --verify`."""
+    """The sha256 of a file, as `record_checksums` keeps it."""
     with path.open("rb") as stream:
         return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
-def generation_health(folder: Path, files: Mapping[str, int], checksums: Mapping[str, str] | None = None) -> Health:
-    """The files of a generation folder against the manifest: each there and of its recorded size; given
-    `checksums`, each file's content too (read whole: the cost of `qa index --verify`)."""
+def record_checksums(folder: Path, files: Mapping[str, int]) -> dict[str, int]:
+    """Write the sha256 of each file of a generation folder beside them (CHECKSUMS, synced), for `qa index
+    --verify`; the files with it. Kept in the folder rather than the manifest, so that a qa reading an older
+    manifest format goes on reading the index."""
+    digests = {name: checksum(folder / name) for name in files}
+    write_atomic(folder / CHECKSUMS, json.dumps(digests, indent=1, sort_keys=True))
+    return {**files, CHECKSUMS: (folder / CHECKSUMS).stat().st_size}
+
+
+def generation_health(folder: Path, files: Mapping[str, int], verify: bool = False) -> Health:
+    """The files of a generation folder against the manifest: each there and of its recorded size; with `verify`,
+    each file's content against its recorded checksum too (read whole: the cost of `qa index --verify`; nothing
+    to compare in a folder written before checksums were recorded)."""
     began = time.perf_counter()
     if not folder.is_dir():
         return Health((f"generation folder {folder.name} is missing",))
@@ -129,13 +142,18 @@ def generation_health(folder: Path, files: Mapping[str, int], checksums: Mapping
             problems.append(f"{name} is truncated to {actual:,} of {size:,} bytes")
         elif actual != size:
             problems.append(f"{name} has {actual:,} bytes, not {size:,}")
-    if problems or not checksums:
+    if problems or not verify or CHECKSUMS not in files:
         return Health(tuple(problems))
-    for name, digest in checksums.items():
-        if checksum(folder / name) != digest:
-            problems.append(f"{name} does not match its checksum")
-    read = sum(files[name] for name in checksums if name in files)
-    return Health(tuple(problems), len(checksums), read, time.perf_counter() - began)
+    try:
+        digests = json.loads((folder / CHECKSUMS).read_text(encoding="utf-8"))
+        recorded = {str(name): str(digest) for name, digest in digests.items() if name in files}
+    except (OSError, ValueError, AttributeError):
+        return Health((f"{CHECKSUMS} is unreadable",))
+    problems = [
+        f"{name} does not match its checksum" for name, digest in recorded.items() if checksum(folder / name) != digest
+    ]
+    read = sum(files[name] for name in recorded)
+    return Health(tuple(problems), len(recorded), read, time.perf_counter() - began)
 
 
 def array_problem(path: Path, shape: tuple[int, ...] | None = None, dtype: str | None = None) -> str | None:

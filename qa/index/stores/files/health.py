@@ -17,7 +17,7 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 def files_health(index: Path, found: Manifest, verify: bool = False) -> Health:
     """What is wrong with the generation folder `found` names (see the module)."""
     folder = index / found.generation
-    health = generation_health(folder, found.files, found.checksums if verify else None)
+    health = generation_health(folder, found.files, verify)
     if health.damaged:
         return health
     shapes = {

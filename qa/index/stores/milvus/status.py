@@ -69,7 +69,7 @@ def milvus_health(index: Path, found: Manifest, verify: bool = False) -> Health:
     from qa.index.stores.milvus.state import FREQUENCIES, connect, load, read_state, release, resolved_uri
 
     folder = index / found.generation
-    health = generation_health(folder, found.files, found.checksums if verify else None)
+    health = generation_health(folder, found.files, verify)
     if health.damaged:
         return health
     if FREQUENCIES in found.files and (problem := array_problem(folder / FREQUENCIES, dtype="int64")):
