@@ -52,6 +52,18 @@ async def test_a_lexical_answer_cites_a_passage_the_client_can_open(essay_paths:
         assert text == (essay_paths.corpus / ESSAY_ID).read_text(encoding="utf-8")
 
 
+async def test_the_ask_schema_declares_the_scores_and_unknown_names_an_answer_carries(essay_paths: Paths) -> None:
+    async with mcp_session(essay_paths) as session:
+        schema = {tool.name: tool for tool in (await session.list_tools()).tools}["ask"].output_schema
+        assert schema is not None
+        declared = schema["properties"]["passages"]["items"]["properties"]
+        answer = await call(session, "ask", {"question": "What did Angela Merkel say about chips?", "mode": "lexical"})
+        assert answer["unknown"] == ["Angela Merkel"] and "unknown" in schema["properties"]
+        for passage in answer["passages"]:
+            assert {"score", "retrieval_score", "verifier_score"} <= set(passage) & set(declared)
+            assert passage["retrieval_score"] == passage["score"] and passage["verifier_score"] is None
+
+
 async def test_status_documents_and_resources(essay_paths: Paths) -> None:
     write_doc(essay_paths.corpus, "notes/harbour.md", "harbour crane fleet")
     async with mcp_session(essay_paths) as session:

@@ -208,6 +208,7 @@ async def test_an_unanswerable_question_abstains_and_dims_the_nearest_passages(b
         assert results(app).hits, "the nearest passages are still listed"
         await ask(pilot, "What did Angela Merkel say about export controls?")
         assert "it never mentions Angela Merkel" in banner(app)
+        assert banner(app).splitlines()[-1] == "Not in the corpus: Angela Merkel"
         await ask(pilot, FOOLS_ERRAND)
         assert not results(app).has_class("-abstained")
 

@@ -357,7 +357,10 @@ def eval_command(
             comparison = runs.compare_runs(previous, data)
     runs.save_run(paths.runs, key, data)
     if report is not None:
-        report.write_text(reports.markdown_report(data, comparison), encoding="utf-8")
+        from qa.evaluation import pictures
+
+        drawn = pictures.draw(data, report)
+        report.write_text(reports.markdown_report(data, comparison, drawn), encoding="utf-8")
     if as_json:
         if comparison is not None:
             data = data | {"comparison": asdict(comparison)}

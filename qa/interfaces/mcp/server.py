@@ -79,7 +79,15 @@ _PASSAGE_SCHEMA = {
         "doc_id": {"type": "string"},
         "title": {"type": "string"},
         "citation": {"type": "string"},
-        "score": {"type": "number"},
+        "score": {"type": "number", "description": "The score the passages are ordered by, best first."},
+        "retrieval_score": {
+            "type": ["number", "null"],
+            "description": "The fused retrieval score (null for a passage chosen without retrieval).",
+        },
+        "verifier_score": {
+            "type": ["number", "null"],
+            "description": "The answer verifier's probability for the passage's best sentence (null when not read).",
+        },
         "start": {"type": "integer"},
         "end": {"type": "integer"},
         "text": {"type": "string"},
@@ -95,6 +103,11 @@ ANSWER_SCHEMA: dict[str, Any] = {
         "answered": {"type": "boolean"},
         "mode": {"type": "string"},
         "confidence": {"type": "number"},
+        "unknown": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Names in the question that the corpus never mentions.",
+        },
         "reason": {"type": ["string", "null"]},
         "passages": {"type": "array", "items": _PASSAGE_SCHEMA},
         "filter": {"type": ["object", "null"]},
