@@ -68,9 +68,10 @@ class Update:
                 "passages": result.passages,
                 "embedded": result.embedded,
                 "seconds": result.seconds,
-                "added": result.changes.added,
-                "changed": result.changes.changed,
+                "added": result.added,
+                "changed": result.changed,
                 "removed": result.changes.removed,
+                "skipped": list(result.skipped),
                 "noop": result.noop,
             }
         return {

@@ -4,6 +4,7 @@ asks questions, opens cited sources, sends bad arguments and changes the corpus 
 from __future__ import annotations
 
 import shutil
+import subprocess
 from typing import Any
 
 import pytest
@@ -11,10 +12,12 @@ from jsonschema.validators import validator_for
 from mcp import ClientSession
 from mcp.shared.exceptions import MCPError
 
+from qa.index import manifest
 from qa.kernel.paths import Paths
-from tests.conftest import ESSAY
+from tests.cli.conftest import where
+from tests.conftest import ESSAY, REPO
 from tests.corpora import EVERY_KIND, write_doc, write_every_kind
-from tests.live import call, failure, mcp_session
+from tests.live import call, failure, mcp_session, qa_command, qa_env
 
 CHIP_QUESTION = "Which company leads global chip foundries?"
 ESSAY_ID = "no-winners-ai-race.md"
@@ -237,3 +240,28 @@ async def test_real_questions_with_the_real_model(essay_paths: Paths) -> None:
         assert unknown["reason"]
         dense = await call(session, "ask", {"question": CHIP_QUESTION, "mode": "dense", "k": 2})
         assert len(dense["passages"]) == 2
+
+
+async def test_a_damaged_index_is_said_by_status_and_repaired_by_qa_index(essay_paths: Paths) -> None:
+    # Issue 22, item 3: `status` called a damaged index fresh.
+    question = {"question": CHIP_QUESTION, "mode": "lexical", "k": 1}
+    async with mcp_session(essay_paths) as session:
+        await call(session, "ask", question)  # builds the index
+        vectors = essay_paths.index / manifest.read(essay_paths.index).generation / "vectors.npy"
+        with vectors.open("r+b") as stream:
+            stream.truncate(vectors.stat().st_size // 2)
+        status = await call(session, "status", {})
+        assert status["damaged"] is True and status["damage"][0].startswith("vectors.npy is truncated to ")
+        assert "run qa index to repair" in await failure(session, "ask", question)
+        repaired = subprocess.run(
+            qa_command("index", *where(essay_paths)),
+            env=qa_env(),
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert repaired.returncode == 0 and repaired.stdout.startswith("index was damaged (vectors.npy is truncated")
+        status = await call(session, "status", {})
+        assert (status["damaged"], status["damage"]) == (False, [])
+        assert (await call(session, "ask", question))["passages"][0]["doc_id"] == ESSAY_ID

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from qa.index.stores.base import REPAIR
 from qa.index.stores.registry import describe_status
 from qa.interfaces.cli import rendering
 from qa.interfaces.cli.commands.serving import mcp_command
@@ -26,6 +27,7 @@ from qa.kernel.wording import plural
 if TYPE_CHECKING:
     from qa.answering.retrieval import Searcher
     from qa.engine.engine import EmbedderFactory, Engine
+    from qa.index.stores.base import Health
 
 EXIT_USAGE = 2
 _MARKERS = re.compile("([\x01\x02])")
@@ -57,10 +59,24 @@ def _run_app(corpus: str | None, index_dir: str | None, model: str | None, searc
 @click.option("--full", is_flag=True, help="Rebuild everything, ignoring the previous index.")
 @click.option("--dry-run", is_flag=True, help="List what would change, without touching the index.")
 @click.option("--watch", is_flag=True, help="Then keep the index current as files change, until Ctrl-C.")
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Also compare every index file with the checksum recorded when it was built, to find damage that kept "
+    "its size, and rebuild when one differs. Reads the whole index: about 0.8 s per GB from the page cache here "
+    "(the essay's 0.3 MB: a few ms), more from disk.",
+)
 def index_command(
-    corpus: str | None, index_dir: str | None, model: str | None, full: bool, dry_run: bool, watch: bool
+    corpus: str | None,
+    index_dir: str | None,
+    model: str | None,
+    full: bool,
+    dry_run: bool,
+    watch: bool,
+    verify: bool,
 ) -> None:
-    """Build or update the index of the corpus; with --watch, keep it current."""
+    """Build or update the index of the corpus; with --watch, keep it current. A damaged index (a file missing, of
+    the wrong size or shape) is rebuilt."""
     paths = qa_paths.resolve(corpus, index_dir)
     reporter = ClickReporter()
     if watch:
@@ -68,19 +84,25 @@ def index_command(
 
         return watch_command(paths, model, full, dry_run)
     if dry_run:
-        _print_plan(paths, reporter, full)
+        _print_plan(paths, reporter, full, verify)
         return
     try:
-        result = _engine(paths, model).build(reporter, full=full)
+        result = _engine(paths, model).build(reporter, full=full, verify=verify)
     finally:
         reporter.finish()
+    if verify and result.health is not None and not result.repaired and not result.health.verified_files:
+        reporter.warn("this index has no checksums to verify (qa built it before recording them): qa index --full")
     click.echo(rendering.render_build(result))
 
 
-def _print_plan(paths: qa_paths.Paths, reporter: ClickReporter, full: bool) -> None:
+def _print_plan(paths: qa_paths.Paths, reporter: ClickReporter, full: bool, verify: bool) -> None:
     from qa.index import building
 
     previous, changes = building.plan(paths, reporter, full)
+    health = building.check_health(paths.index, previous, verify) if previous is not None else None
+    if health is not None and health.damaged:
+        click.echo(f"index is damaged ({health.summary}): qa index rebuilds it")
+        previous = None  # every passage is embedded again
     embedded = building.count_to_embed(paths, previous, changes, reporter)
     for label, ids in (("add", changes.added), ("change", changes.changed), ("remove", changes.removed)):
         for doc_id in ids:
@@ -220,23 +242,34 @@ def _searcher(paths: qa_paths.Paths, model: str | None) -> Searcher:
 @main.command()
 @location_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def status(corpus: str | None, index_dir: str | None, model: str | None, as_json: bool) -> None:
-    """Show the index: documents, passages, model, build time and whether it is stale."""
+@click.option("--check", is_flag=True, help="Exit with code 2 when the index is damaged (qa index repairs it).")
+def status(corpus: str | None, index_dir: str | None, model: str | None, as_json: bool, check: bool) -> None:
+    """Show the index: documents, passages, model, build time, whether it is stale, and whether it is damaged (a
+    file missing, or of another size or shape than the manifest records: cheap checks that read no index file
+    whole; qa index --verify compares content)."""
+    from qa.documents.loading import check_corpus
     from qa.engine.status import index_status
 
     paths = qa_paths.resolve(corpus, index_dir)
+    check_corpus(paths.corpus)  # as qa index would fail on it
     reporter = ClickReporter()
     found = index_status(paths, reporter.warn)
     report = found.as_json()
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False))
-        return
-    if not paths.corpus.is_dir():
-        reporter.warn(f"corpus folder {paths.corpus} does not exist: create it or pass --corpus DIR")
-    if not found.built:
+    else:
+        _print_status(paths, found.health, report)
+    if check and found.damaged:
+        raise click.exceptions.Exit(EXIT_USAGE)
+
+
+def _print_status(paths: qa_paths.Paths, health: Health | None, report: dict[str, Any]) -> None:
+    if health is None:
         click.echo(f"no index in {paths.index}: run qa index")
         return
     state = "stale: run qa index" if report["stale"] else "fresh"
+    if health.damaged:
+        state = f"damaged: {health.summary} — {REPAIR}"
     click.echo(
         f"corpus     {paths.corpus}\nindex      {paths.index} ({state})\n"
         f"documents  {report['documents']}\npassages   {report['passages']}\n"

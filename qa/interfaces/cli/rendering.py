@@ -71,18 +71,26 @@ def _wrap_with_highlight(hit: Hit, width: int, color: bool, dim: bool) -> list[s
 
 def render_build(result: BuildResult) -> str:
     """What `qa index` and `qa add` print after a build."""
+    health = result.health
+    verified = ""
+    if health is not None and health.verified_files and not health.damaged:
+        verified = (
+            f"; content verified: {plural(health.verified_files, 'file')}, "
+            f"{health.verified_bytes / 1e6:.1f} MB in {health.seconds:.2f} s"
+        )
     if result.noop:
         return (
             f"index is up to date: {plural(result.documents, 'document')}, {plural(result.passages, 'passage')} "
-            f"({result.seconds:.2f} s)"
+            f"({result.seconds:.2f} s){verified}"
         )
-    changes = result.changes
-    return (
+    skipped = f"; {len(result.skipped)} skipped" if result.skipped else ""
+    built = (
         f"indexed {plural(result.documents, 'document')}, {plural(result.passages, 'passage')} "
         f"in {result.seconds:.1f} s "
-        f"({result.embedded} embedded; {len(changes.added)} added, {len(changes.changed)} changed, "
-        f"{len(changes.removed)} removed)"
+        f"({result.embedded} embedded; {len(result.added)} added, {len(result.changed)} changed, "
+        f"{len(result.changes.removed)} removed{skipped}){verified}"
     )
+    return f"index was damaged ({health.summary}): rebuilt; {built}" if health is not None and health.damaged else built
 
 
 def render_eval(data: dict[str, Any]) -> str:

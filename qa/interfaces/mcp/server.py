@@ -240,7 +240,7 @@ class Library:
         with self._lock:
             status = self.engine.status(self.reporter)
             store = self._store
-            if store is None or status.stale or _generation(status) != self._generation:
+            if store is None or status.stale or status.damaged or _generation(status) != self._generation:
                 store, _ = self.engine.open(self.reporter, status)
                 if status.stale:
                     status = self.engine.status(self.reporter)
@@ -280,10 +280,15 @@ class Library:
         return result
 
     def status(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
-        """The `status` tool: `qa status --json`, after any update."""
+        """The `status` tool: `qa status --json`, after any update; a damaged index is reported as it is (the other
+        tools fail on it, saying that `qa index` repairs it)."""
         tool_arguments.check_names(arguments, STATUS_SCHEMA, "status")
-        _, status = self.current()
-        return status.as_json()
+        with self._lock:
+            found = self.engine.status(self.reporter)
+        if found.damaged:
+            return found.as_json()
+        _, found = self.current()
+        return found.as_json()
 
     def documents(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
         """The `list_documents` tool: each indexed document (passing the filter) with its title, passage count,
@@ -365,7 +370,8 @@ TOOLS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
         ANSWER_SCHEMA,
     ),
     "status": (
-        "The index: documents, passages, model, build time, and whether it matches the corpus.",
+        "The index: documents, passages, model, build time, whether it matches the corpus, and whether it is "
+        "damaged (and how).",
         STATUS_SCHEMA,
         INDEX_STATUS_SCHEMA,
     ),

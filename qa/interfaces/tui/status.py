@@ -1,6 +1,6 @@
-"""The status line: documents, passages, build time, fresh or stale, the filter, what the app is busy with, and the
-model. Within a narrow terminal the build time and then the counts give way; fresh or stale, the work in progress and
-the filter always show."""
+"""The status line: documents, passages, build time, fresh, stale or damaged, the filter, what the app is busy with,
+and the model. Within a narrow terminal the build time and then the counts give way; fresh, stale or damaged, the work
+in progress and the filter always show."""
 
 from __future__ import annotations
 
@@ -43,12 +43,14 @@ def built_label(built_at: str, seconds: float) -> str:
 
 
 def index_summaries(status: IndexStatus) -> list[Content]:
-    """Documents, passages, build time, and fresh or stale: the fullest first, then shorter ones (the build time
-    cut short, then left out, then the passages, then the documents); fresh or stale ends every one."""
+    """Documents, passages, build time, and fresh, stale or damaged: the fullest first, then shorter ones (the build
+    time cut short, then left out, then the passages, then the documents); fresh, stale or damaged ends every one."""
     found = status.manifest
     if found is None:
         return [Content.styled("no index yet", "$text-warning")]
     state = Content.styled("stale", "bold $text-warning") if status.stale else Content.styled("fresh", "$text-success")
+    if status.damaged:
+        state = Content.styled("damaged", "bold $text-error")
     documents, passages = Content(plural(status.documents, "document")), Content(plural(status.passages, "passage"))
     details = [[documents, passages, Content(built)] for built in built_labels(found.built_at, found.build_seconds)]
     details += [[documents, passages], [documents], []]
@@ -56,7 +58,7 @@ def index_summaries(status: IndexStatus) -> list[Content]:
 
 
 def index_summary(status: IndexStatus) -> Content:
-    """Documents, passages, build time, and fresh or stale."""
+    """Documents, passages, build time, and fresh, stale or damaged."""
     return index_summaries(status)[0]
 
 
