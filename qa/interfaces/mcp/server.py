@@ -185,6 +185,8 @@ INDEX_STATUS_SCHEMA: dict[str, Any] = {
         "index": {"type": "string"},
         "built": {"type": "boolean"},
         "stale": {"type": "boolean"},
+        "damaged": {"type": "boolean"},
+        "damage": {"type": "array", "items": {"type": "string"}},
         "documents": {"type": "integer", "minimum": 0},
         "passages": {"type": "integer", "minimum": 0},
         "model": {"type": "string"},
@@ -198,7 +200,7 @@ INDEX_STATUS_SCHEMA: dict[str, Any] = {
         "document_ids": _STRINGS,
         "store": {"type": "object", "description": "The store's own report (an index in another store than files)."},
     },
-    "required": ["corpus", "index", "built", "stale", "documents", "passages"],
+    "required": ["corpus", "index", "built", "stale", "damaged", "damage", "documents", "passages"],
     "additionalProperties": False,
 }
 
