@@ -157,3 +157,108 @@ def make_epub(
                 f'xmlns:enc="http://www.w3.org/2001/04/xmlenc#">{references}</encryption>',
             )
     return path
+
+
+def make_pdf(pages: list[list[str]], title: str | None = None) -> bytes:
+    """A minimal PDF with a Helvetica text layer: one list of lines per page."""
+    objects: list[str] = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    kids: list[str] = []
+    for lines in pages:
+        shown = [f"({line.replace('(', '[').replace(')', ']')}) Tj T*" for line in lines]
+        stream = "\n".join(["BT /F1 10 Tf 14 TL 40 800 Td", *shown, "ET"])
+        objects.append(f"<< /Length {len(stream.encode('latin-1'))} >>\nstream\n{stream}\nendstream")
+        page = "/Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >>"
+        objects.append(f"<< {page} /Contents {len(objects)} 0 R >>")
+        kids.append(f"{len(objects)} 0 R")
+    objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} >>"
+    info = ""
+    if title:
+        objects.append(f"<< /Title ({title}) >>")
+        info = f" /Info {len(objects)} 0 R"
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1")
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += "".join(f"{offset:010d} 00000 n \n" for offset in offsets).encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R{info} >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def long_line(subject: str) -> str:
+    """One line of about 60 words: an unwrapped paragraph of its own."""
+    return (
+        f"The {subject} grew slowly during the decade because new plants needed permits, skilled workers and power. "
+        f"Planners in the region said the {subject} would double only if the grid were expanded and the training "
+        f"programmes at local colleges were funded for at least five more years, which nobody could promise."
+    )
+
+
+# A corpus of every kind of document qa reads, each with its own card (but the .txt, which has none): a Markdown
+# file with front matter, a plain one, a .txt, an HTML page, a PDF, a Word file and an EPUB book.
+EVERY_KIND = {
+    "notes/ferry.md": ".md",
+    "notes/plain.md": ".md",
+    "station.txt": ".txt",
+    "harbour.html": ".html",
+    "chips.pdf": ".pdf",
+    "okavango.docx": ".docx",
+    "delta.epub": ".epub",
+}
+FERRY = """---
+title: The island ferry
+author: Jo Marsh
+date: 2024-05-02
+tags: [islands, boats]
+---
+
+# The island ferry
+
+The ferry to the island runs twice a day in winter and four times a day in summer. The old boat was replaced in
+2023 by an electric one that charges at the pier overnight.
+
+Tickets cost twelve euros for adults. Bicycles travel free, and dogs on a lead pay half.
+"""
+STATION = """Field station report
+
+The field station spent 4,200 dollars on solar panel repairs this year, after a storm cracked three panels in March.
+
+The generator was used for eleven days while the panels were out, and the fuel bill doubled.
+"""
+
+
+def write_every_kind(corpus: Path) -> list[str]:
+    """Write EVERY_KIND into `corpus`; their ids."""
+    (corpus / "notes").mkdir(parents=True, exist_ok=True)
+    (corpus / "notes/ferry.md").write_text(FERRY, encoding="utf-8")
+    write_doc(corpus, "notes/plain.md", "orchard apple harvest", paragraphs=2)
+    (corpus / "station.txt").write_text(STATION, encoding="utf-8")
+    (corpus / "harbour.html").write_text(HTML, encoding="utf-8")
+    pages = [["Chip Report 2024"], [long_line("foundry capacity")], [long_line("wafer supply")]]
+    (corpus / "chips.pdf").write_bytes(make_pdf(pages, title="Chip Report"))
+    make_docx(
+        corpus / "okavango.docx",
+        [
+            "The Okavango memo describes the water levels of the delta in the dry season and the routes the mokoro "
+            "guides take between the channels.",
+            "Budgets for the guides rose by ten percent, paid for by the new camp fees.",
+        ],
+        heading="Okavango memo",
+        title="Okavango memo",
+        author="Neo Sebego",
+        created="2024-08-01",
+    )
+    make_epub(
+        corpus / "delta.epub",
+        [("Floods", [long_line("delta flood pulse")]), ("Birds", [long_line("heron colony")])],
+        title="The Delta Year",
+        author="Kago Molefe",
+        date="2023-11-30",
+    )
+    return sorted(EVERY_KIND)

@@ -89,3 +89,49 @@ def start_watch(paths: Paths, errors: Path, real_model: bool = False) -> subproc
         return subprocess.Popen(
             command, cwd=REPO, env=qa_env(real_model), stdout=subprocess.PIPE, stderr=stream, text=True, bufsize=1
         )
+
+
+def run_in_terminal(command: list[str], until: bytes, size: tuple[int, int], timeout: float = 60) -> bytes:
+    """Run a full-screen `qa` in a pseudo-terminal of `size` (columns, rows) until its output shows `until`, then
+    press Ctrl-Q; everything it drew. Fails when it never shows `until` or does not exit cleanly."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+    import time
+
+    leader, follower = pty.openpty()
+    columns, rows = size
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    env = qa_env() | {"TERM": "xterm-256color", "COLUMNS": str(columns), "LINES": str(rows)}
+    process = subprocess.Popen(
+        command, cwd=REPO, env=env, stdin=follower, stdout=follower, stderr=follower, start_new_session=True
+    )
+    os.close(follower)
+    drawn = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while until not in drawn:
+            assert time.monotonic() < deadline, f"never drew {until!r}; drew {drawn[-2000:]!r}"
+            if select.select([leader], [], [], 0.2)[0]:
+                try:
+                    drawn += os.read(leader, 65536)
+                except OSError:  # the process ended
+                    break
+        assert until in drawn, f"ended without drawing {until!r}: {drawn[-2000:]!r}"
+        os.write(leader, b"\x11")  # Ctrl-Q
+        end = time.monotonic() + timeout
+        while process.poll() is None and time.monotonic() < end:
+            if select.select([leader], [], [], 0.2)[0]:
+                try:
+                    drawn += os.read(leader, 65536)
+                except OSError:
+                    break
+        assert process.wait(timeout=timeout) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(leader)
+    return drawn

@@ -13,7 +13,14 @@ from qa.kernel.settings import Mode
 
 @dataclass(frozen=True)
 class Hit:
-    """One returned passage: `highlight` is the answering span as offsets within `passage.text`."""
+    """One returned passage. `score` is what the results are ordered by, best first: the retrieval score, or, when
+    the verifier reranks, the weighted mean of its probability and the retrieval score (see `ordering_scores`); in an
+    answer about a document as a whole, 1 for the card when a line of it holds the detail asked (0 when none does)
+    and each passage's centrality as a share of the most there can be (a conclusion's weighs lateness too).
+    `retrieval_score` is the fused retrieval score (cards weighted down; None for a passage chosen without
+    retrieval), `verifier_score` the verifier's probability for the passage's best sentence (None when the verifier
+    did not read it), `dense` and `lexical` its cosine and BM25 score, and `highlight` the answering span as offsets
+    within `passage.text`."""
 
     rank: int
     passage: Passage
@@ -21,6 +28,8 @@ class Hit:
     dense: float | None
     lexical: float | None
     highlight: tuple[int, int] | None
+    retrieval_score: float | None = None
+    verifier_score: float | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The hit as one entry of an answer's `passages`."""
@@ -31,6 +40,8 @@ class Hit:
             "title": self.passage.title,
             "citation": self.passage.citation,
             "score": self.score,
+            "retrieval_score": self.retrieval_score,
+            "verifier_score": self.verifier_score,
             "start": self.passage.start if self.passage.located else None,
             "end": self.passage.end if self.passage.located else None,
             "text": self.passage.text,

@@ -207,15 +207,17 @@ def answer_about(
         chosen = central(rows, passages, asked.aspect, settings.k)
     if not chosen:
         return None
+    confidence = min(1.0, max(0.0, chosen[0].score))  # the card's (or the most central passage's) score
+    ordered = sorted(chosen, key=lambda found: -found.score)  # shown by score; ties keep card, opening, central
     hits = tuple(
         Hit(rank, found.passage, round(found.score, 4), None, None, found.highlight)
-        for rank, found in enumerate(chosen, start=1)
+        for rank, found in enumerate(ordered, start=1)
     )
     return Answer(
         question=question,
         mode=settings.mode,
         answered=reason is None,
-        confidence=round(min(1.0, max(0.0, chosen[0].score)), 4),
+        confidence=round(confidence, 4),
         hits=hits,
         seconds=time.perf_counter() - began,
         reason=reason,

@@ -44,6 +44,7 @@ __all__ = [
     "Settings",
     "clean_question",
     "fuse",
+    "ordering_scores",
 ]
 
 CONFIDENCE_DEPTH = 3
@@ -89,6 +90,7 @@ class Searcher:
         highlights = [_highlight(passage, *scores) for (_, passage), scores in zip(chosen, scored, strict=True)]
         similarity = max((score for _, score in highlights[:CONFIDENCE_DEPTH]), default=0.0)
         verified = None
+        best: dict[int, float] = {}
         judgement: Judgement | None = None
         unknown = tuple(self.store.unknown_names(question))
         if judged:
@@ -97,22 +99,23 @@ class Searcher:
             highlights, verified, best = self._verify(
                 question, [passage for _, passage in chosen], scored, highlights, settings
             )
-            if settings.verifier_rerank and best:
-                blend = {i: best[i] + settings.rerank_blend * scores[chosen[i][0]] for i in best}
-                order = sorted(range(len(chosen)), key=lambda i: (i not in blend, -blend.get(i, 0.0), i))
-                chosen = [chosen[i] for i in order]
-                scored = [scored[i] for i in order]
-                highlights = [highlights[i] for i in order]
+        retrieval = [scores[row] for row, _ in chosen]
+        ordering = ordering_scores(retrieval, best if settings.verifier_rerank else {}, settings.rerank_blend)
+        order = sorted(range(len(chosen)), key=lambda i: (-ordering[i], i))
+        chosen = [chosen[i] for i in order]
+        scored = [scored[i] for i in order]
         hits = tuple(
             Hit(
                 rank=rank,
                 passage=passage,
-                score=round(scores[row], 4),
+                score=round(ordering[i], 4),
                 dense=round(ranking.dense[row], 4) if row in ranking.dense else None,
                 lexical=round(ranking.lexical[row], 4) if row in ranking.lexical else None,
-                highlight=span,
+                highlight=highlights[i][0],
+                retrieval_score=round(retrieval[i], 4),
+                verifier_score=round(best[i], 4) if i in best else None,
             )
-            for rank, ((row, passage), (span, _)) in enumerate(zip(chosen, highlights, strict=True), start=1)
+            for rank, (i, (row, passage)) in enumerate(zip(order, chosen, strict=True), start=1)
         )
         hits = self._gather(hits, [row for row, _ in chosen], asked)[: settings.k]
         if judgement is not None:
@@ -298,6 +301,15 @@ class Searcher:
         return self.store.sentence_scores(row, query), overlap
 
 
+def ordering_scores(retrieval: list[float], verified: dict[int, float], blend: float) -> list[float]:
+    """The score each passage is ordered by (and shown with): its retrieval score; or, when the verifier's
+    probabilities `verified` (by position) rerank, the weighted mean (p + blend × r) / (1 + blend) of the
+    probability p of its best sentence (0 for a passage the verifier did not read) and its retrieval score r."""
+    if not verified:
+        return list(retrieval)
+    return [(verified.get(i, 0.0) + blend * score) / (1 + blend) for i, score in enumerate(retrieval)]
+
+
 def fuse(
     dense: dict[int, float], lexical: dict[int, float], settings: Settings, sentence: dict[int, float] | None = None
 ) -> dict[int, float]:
@@ -359,15 +371,16 @@ def abstention_reason(
             f"below the {verifier_threshold:.2f} threshold"
         )
     sentences = [
-        (passage.text[start:end], float(score))
+        (passage.text, start, end, float(score))
         for passage, scores in support
         for (start, end), score in zip(passage.sentences, scores, strict=True)
     ]
     kind = answer_type(question)
-    if kind is not None and max((score for text, score in sentences if kind.stated_in(text)), default=-1.0) < threshold:
+    stating = (score for text, start, end, score in sentences if kind is not None and kind.stated_in(text, start, end))
+    if kind is not None and max(stating, default=-1.0) < threshold:
         return f"no sentence close to the question states {kind.name}"
     terms = paired_terms(question)
-    if terms is not None and not pairs(terms, (text for text, _ in sentences)):
+    if terms is not None and not pairs(terms, (text[start:end] for text, start, end, _ in sentences)):
         return f"no sentence mentions the {terms[0]} of {terms[1]}"
     return None
 

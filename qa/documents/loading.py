@@ -23,12 +23,17 @@ _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t
 _HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 
 
-def scan(corpus: Path, warn: Warn) -> list[Source]:
-    """List the supported files below `corpus`, sorted by id; hidden files and symlink loops are skipped."""
+def check_corpus(corpus: Path) -> None:
+    """Raise CorpusError, saying how to fix it, unless `corpus` is a folder."""
     if not corpus.exists():
         raise CorpusError(f"corpus folder {corpus} does not exist: create it or pass --corpus DIR")
     if not corpus.is_dir():
         raise CorpusError(f"corpus {corpus} is not a folder: pass --corpus DIR")
+
+
+def scan(corpus: Path, warn: Warn) -> list[Source]:
+    """List the supported files below `corpus`, sorted by id; hidden files and symlink loops are skipped."""
+    check_corpus(corpus)
     sources = [_source(corpus, path) for path in _walk(corpus, warn)]
     return sorted(sources, key=lambda source: source.id)
 

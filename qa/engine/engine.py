@@ -217,9 +217,10 @@ class Engine:
         store.load()  # now, so the first question is as fast as the next
         return store, result
 
-    def build(self, reporter: Reporter, full: bool = False) -> BuildResult:
-        """Bring the index up to date with the corpus (from scratch with `full`); the model loads only if needed."""
-        return indexing.build(self.paths, self.embedder, reporter, full=full)
+    def build(self, reporter: Reporter, full: bool = False, verify: bool = False) -> BuildResult:
+        """Bring the index up to date with the corpus (from scratch with `full`; a damaged index is rebuilt, its
+        content checked too with `verify`); the model loads only if needed."""
+        return indexing.build(self.paths, self.embedder, reporter, full=full, verify=verify)
 
     def rebuild(self, reporter: Reporter, full: bool = False) -> tuple[PassageStore, BuildResult]:
         """Bring the index up to date with the corpus (from scratch with `full`) and open it."""

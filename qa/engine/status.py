@@ -1,4 +1,5 @@
-"""What an index holds and whether it still matches its corpus: shared by `qa status` and the terminal app."""
+"""What an index holds, whether it still matches its corpus, and whether it is whole: shared by `qa status`, the MCP
+server and the terminal app."""
 
 from __future__ import annotations
 
@@ -9,17 +10,25 @@ from typing import Any
 from qa.index import manifest
 from qa.index.manifest import Changes, Manifest, read_manifest
 from qa.index.stores import registry
+from qa.index.stores.base import Health
 from qa.kernel.paths import Paths
 
 
 @dataclass(frozen=True)
 class IndexStatus:
-    """The manifest of the index (None when none was built) and the corpus changes since (None without a corpus)."""
+    """The manifest of the index (None when none was built), the corpus changes since (None without a corpus) and
+    what its store's cheap checks found wrong with it (None when none was built)."""
 
     paths: Paths
     manifest: Manifest | None
     changes: Changes | None
     store: dict[str, Any] = field(default_factory=dict)  # the store's own report (another store than files)
+    health: Health | None = None
+
+    @property
+    def damaged(self) -> bool:
+        """Whether the index is damaged (`qa index` repairs it)."""
+        return self.health is not None and self.health.damaged
 
     @property
     def built(self) -> bool:
@@ -52,6 +61,8 @@ class IndexStatus:
             "stale": self.stale,
             "documents": self.documents,
             "passages": self.passages,
+            "damaged": self.damaged,
+            "damage": list(self.health.problems) if self.health is not None else [],
         }
         found, changes = self.manifest, self.changes
         if found is None:
@@ -77,7 +88,7 @@ def index_status(paths: Paths, warn: Callable[[str], None]) -> IndexStatus:
     """Read the manifest and compare it with the corpus; raises IndexCorruptError for a broken manifest."""
     found = read_manifest(paths.index)
     changes = manifest.compare(paths.corpus, found, warn) if found is not None and paths.corpus.is_dir() else None
-    store: dict[str, Any] = {}
-    if found is not None:
-        store = registry.backend_of(found).status(paths.index, found)
-    return IndexStatus(paths, found, changes, store)
+    if found is None:
+        return IndexStatus(paths, found, changes)
+    backend = registry.backend_of(found)
+    return IndexStatus(paths, found, changes, backend.status(paths.index, found), backend.health(paths.index, found))

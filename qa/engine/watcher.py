@@ -2,23 +2,26 @@
 then update the index incrementally through the engine, under the index's build lock.
 
 The build rescans the whole corpus, so change events only say *when* to build: an event lost or merged in a burst
-cannot lose an update. Editors' temporary and swap files, hidden files and kinds of file qa does not read are
-ignored. When the corpus folder vanishes the watcher says so, keeps the index as it was and waits for the folder to
-come back (or to be replaced by another at the same path), then catches up.
+cannot lose an update. Editors' temporary and swap files, hidden files and files of kinds qa does not read (files
+without a suffix too, such as the one `sed -i` writes and renames over a document) are ignored. When the corpus
+folder vanishes the watcher says so, keeps the index as it was and waits for the folder to come back (or to be
+replaced by another at the same path), then catches up.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from qa.documents.loading import SUFFIXES
+from qa.index.manifest import read_manifest
 from qa.kernel.errors import QAError
 from qa.kernel.progress import Reporter
 
@@ -35,6 +38,7 @@ _TEMPORARY = re.compile(
     r"(~|\.sw[a-p]|\.tmp|\.temp|\.bak|\.part|\.crdownload|___jb_\w+___)$|^(4913|#.*#|\.#.*)$", re.IGNORECASE
 )
 
+Indexed = Callable[[], Collection[str] | None]  # the ids of the documents the index holds, None when unknown
 UpdateKind = Literal["updating", "built", "missing", "returned", "failed"]
 
 
@@ -64,9 +68,10 @@ class Update:
                 "passages": result.passages,
                 "embedded": result.embedded,
                 "seconds": result.seconds,
-                "added": result.changes.added,
-                "changed": result.changes.changed,
+                "added": result.added,
+                "changed": result.changed,
                 "removed": result.changes.removed,
+                "skipped": list(result.skipped),
                 "noop": result.noop,
             }
         return {
@@ -83,20 +88,35 @@ class Update:
 TRIGGER_NAMES = 5
 
 
-def ignored(path: Path, corpus: Path, index: Path | None = None) -> bool:
+def ignored(path: Path, corpus: Path, index: Path | None = None, indexed: Indexed | None = None) -> bool:
     """Whether a change at `path` cannot change the index: editors' temporary, swap and backup files, hidden files
-    and folders, files of kinds qa does not read, and anything in the index folder. A path without a suffix may be a
-    folder (renamed or deleted with all it holds), so it counts."""
+    and folders, anything in the index folder, and every path that is neither a file of a kind qa reads nor a
+    folder.
+
+    A path that is gone may have been a folder, renamed or deleted with all it held: it counts when the index
+    holds documents below it (`indexed()` gives the ids of the documents the index holds, or None when they are
+    unknown, and then a path without a suffix counts). So the temporary file `sed -i` writes and renames over the
+    document (sedXXXXXX), gone by the time the change is looked at, is ignored like any other tool's, while a
+    folder of documents moved away is followed."""
     if index is not None and _within(path, index):
         return True
     try:
         parts = path.relative_to(corpus).parts
     except ValueError:
         return not _within(corpus, path)  # outside the corpus, unless it is the corpus or a folder holding it
-    if any(part.startswith(".") for part in parts) or (parts and _TEMPORARY.search(parts[-1])):
+    if not parts:
+        return False  # the corpus folder itself
+    if any(part.startswith(".") for part in parts) or _TEMPORARY.search(parts[-1]):
         return True
-    suffix = path.suffix.lower()
-    return bool(suffix) and suffix not in SUFFIXES and not path.is_dir()
+    if path.suffix.lower() in SUFFIXES or path.is_dir():
+        return False
+    if os.path.lexists(path):
+        return True  # a file of a kind qa does not read
+    documents = indexed() if indexed is not None else None
+    if documents is None:
+        return bool(path.suffix)
+    below = "/".join(parts) + "/"
+    return not any(doc_id.startswith(below) for doc_id in documents)
 
 
 def _within(path: Path, folder: Path) -> bool:
@@ -189,13 +209,27 @@ class Watcher:
                 return
             if _identity(self.corpus) != identity:  # vanished, or another folder now stands at its path
                 return
-            relevant = {path for _, path in batch if not ignored(Path(path), self.corpus, self.index)}
+            relevant = self._relevant(path for _, path in batch)
             if catch_up:
                 retry = not self.update((), 0, full=full, first=first)
                 catch_up = False
             elif relevant or retry:
                 trigger = (Path(path).relative_to(self.corpus).as_posix() for path in relevant)
                 retry = not self.update(trigger, len(relevant))
+
+    def _relevant(self, changed: Iterable[str]) -> set[str]:
+        """The changed paths that can change the index (the ids the index holds are read once, and only when a
+        path that is gone may have been a folder of documents)."""
+        indexed = functools.cache(self._indexed_ids)
+        return {path for path in changed if not ignored(Path(path), self.corpus, self.index, indexed)}
+
+    def _indexed_ids(self) -> frozenset[str] | None:
+        """The ids of the documents in the index as last built; None when they cannot be read."""
+        try:
+            found = read_manifest(self.index)
+        except QAError:
+            return None
+        return frozenset(found.documents) if found is not None else frozenset()
 
     def _wait_for_corpus(self, stop: threading.Event) -> None:
         """Say the corpus folder is gone and wait for it to come back (checking every wake)."""

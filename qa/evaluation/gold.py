@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from qa.answering.retrieval import MODES, Answer, Mode, Searcher, Settings
+from qa.evaluation import tradeoffs
+from qa.evaluation.tradeoffs import Bin, OperatingPoint
 from qa.kernel.errors import InputError
 from qa.kernel.measuring import percentile
 
 HIT_KS = (1, 3, 5)
-CALIBRATION_BINS = 10
 MRR_DEPTH = 10
 _SPACE = re.compile(r"\s+")
 
@@ -54,7 +55,9 @@ class QuestionResult:
 
 @dataclass(frozen=True)
 class ModeReport:
-    """Metrics of one retrieval mode over a gold set."""
+    """Metrics of one retrieval mode over a gold set; with confidences, what answering at each threshold would give
+    (`tradeoff`, highest threshold first), the threshold that keeps false abstentions at or under 5%
+    (`chosen_threshold`), qa's own answers as an operating point (`decision`) and the reliability bins."""
 
     mode: str
     questions: int
@@ -71,6 +74,10 @@ class ModeReport:
     answer_sentence_accuracy: float | None = None
     auroc: float | None = None
     ece: float | None = None
+    chosen_threshold: OperatingPoint | None = None
+    decision: OperatingPoint | None = None
+    reliability: tuple[Bin, ...] = ()
+    tradeoff: tuple[OperatingPoint, ...] = ()
 
     def failures(self, k: int) -> list[QuestionResult]:
         """Answerable questions with no correct passage in the top k."""
@@ -223,6 +230,11 @@ def summarise(mode: str, results: Sequence[QuestionResult]) -> ModeReport:
     abstained = [result for result in results if not result.answered]
     correct_abstentions = sum(1 for result in abstained if not result.answerable)
     latencies = sorted(result.milliseconds for result in results)
+    confidences = [result.confidence or 0.0 for result in results]
+    labels = [result.answerable for result in results]
+    correct = [result.answerable and bool(result.sentence_correct) for result in results]
+    bins = tradeoffs.reliability(confidences, correct)
+    points = tradeoffs.sweep(confidences, labels, correct)
     return ModeReport(
         mode=mode,
         questions=len(results),
@@ -237,10 +249,12 @@ def summarise(mode: str, results: Sequence[QuestionResult]) -> ModeReport:
         latency_p95_ms=round(percentile(latencies, 95), 2),
         results=tuple(results),
         answer_sentence_accuracy=_share(answerable, lambda r: bool(r.sentence_correct)),
-        auroc=_rounded(auroc([r.answerable for r in results], [r.confidence or 0.0 for r in results])),
-        ece=_rounded(
-            calibration_error([r.confidence or 0.0 for r in results], [bool(r.sentence_correct) for r in results])
-        ),
+        auroc=_rounded(auroc(labels, confidences)),
+        ece=_rounded(tradeoffs.calibration_error(bins)),
+        chosen_threshold=tradeoffs.chosen_threshold(points),
+        decision=tradeoffs.decision([result.answered for result in results], labels, correct) if results else None,
+        reliability=tuple(bins),
+        tradeoff=tuple(points),
     )
 
 
@@ -259,26 +273,6 @@ def auroc(labels: Sequence[bool], scores: Sequence[float]) -> float | None:
 
     pos, neg = np.asarray(positives)[:, None], np.asarray(negatives)[None, :]
     return float(((pos > neg).sum() + 0.5 * (pos == neg).sum()) / (pos.size * neg.size))
-
-
-def calibration_error(
-    confidences: Sequence[float], correct: Sequence[bool], bins: int = CALIBRATION_BINS
-) -> float | None:
-    """Expected calibration error: the gap between mean confidence and accuracy over equal-width bins, weighted by
-    their share of questions (None for no questions)."""
-    if not confidences:
-        return None
-    total = 0.0
-    for low in range(bins):
-        inside = [
-            (confidence, hit)
-            for confidence, hit in zip(confidences, correct, strict=True)
-            if low / bins <= confidence < (low + 1) / bins or (low == bins - 1 and confidence >= 1)
-        ]
-        if inside:
-            gap = statistics.fmean(c for c, _ in inside) - statistics.fmean(float(h) for _, h in inside)
-            total += len(inside) / len(confidences) * abs(gap)
-    return total
 
 
 def _share(results: Sequence[QuestionResult], test: Any) -> float:

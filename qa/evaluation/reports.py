@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from qa.evaluation.gold import HIT_KS, format_metric
 from qa.evaluation.runs import Comparison
+from qa.evaluation.tradeoffs import FALSE_ABSTENTION_LIMIT
+
+if TYPE_CHECKING:
+    from qa.evaluation.pictures import Picture
 
 METRIC_HEADER = (
     "mode",
@@ -24,13 +29,20 @@ METRIC_HEADER = (
 )
 
 
-def markdown_report(data: dict[str, Any], comparison: Comparison | None = None) -> str:
-    """A Markdown report of an evaluation (a gold set or a BEIR benchmark)."""
+def markdown_report(
+    data: dict[str, Any], comparison: Comparison | None = None, pictures: Sequence[Picture] = ()
+) -> str:
+    """A Markdown report of an evaluation (a gold set or a BEIR benchmark), linking the pictures drawn beside it."""
     if "beir" in data:
         lines = [f"# qa eval: BEIR {data['beir']} ({data['split']})", "", f"Run at {data['at']}.", ""]
         return "\n".join(lines + _markdown_table(beir_table(data))) + "\n"
     lines = [f"# qa eval: {data['gold']}", "", f"Run at {data['at']}, k = {data['k']}.", ""]
     lines += _markdown_table(metric_table(data))
+    if thresholds := threshold_table(data):
+        lines += ["", f"## {THRESHOLD_TITLE}", "", THRESHOLD_NOTE, "", *_markdown_table(thresholds)]
+    if pictures:
+        lines += ["", "## Pictures", ""]
+        lines.append("\n\n".join(f"![{picture.caption}]({picture.path.name})" for picture in pictures))
     if types := type_table(data):
         lines += ["", "## By question type", "", *_markdown_table(types)]
     for mode, values in data["modes"].items():
@@ -45,6 +57,32 @@ def markdown_report(data: dict[str, Any], comparison: Comparison | None = None) 
         lines += ["", f"## Compared with the run of {comparison.previous_at}", ""]
         lines += [f"{'  ' * depth}- {text}" for depth, text in comparison.outline()]
     return "\n".join(lines) + "\n"
+
+
+THRESHOLD_TITLE = f"Threshold that keeps false abstentions at or under {FALSE_ABSTENTION_LIMIT:.0%}"
+THRESHOLD_NOTE = (
+    "Answering the questions whose confidence is at least the threshold: the share of questions answered, the share "
+    "of those whose highlighted sentence holds the answer, and the shares of answerable questions and of "
+    "unanswerable ones refused."
+)
+
+
+def threshold_table(data: dict[str, Any]) -> list[list[str]]:
+    """Per mode, the highest confidence threshold whose false abstentions stay at or under the limit on this set,
+    with its answer rate, accuracy, false abstentions and near misses refused; empty without confidences."""
+    rows = [
+        [
+            mode,
+            f"{chosen['threshold']:.3f}",
+            f"{chosen['answer_rate']:.3f}",
+            format_metric(chosen["accuracy"]),
+            format_metric(chosen["false_abstentions"]),
+            format_metric(chosen["near_misses_refused"]),
+        ]
+        for mode, values in data["modes"].items()
+        if (chosen := values.get("chosen_threshold")) is not None
+    ]
+    return [["mode", "threshold", "answered", "accuracy", "falseAbst", "refusedUnans"], *rows] if rows else []
 
 
 def type_table(data: dict[str, Any]) -> list[list[str]]:

@@ -1,14 +1,16 @@
 """The build pipeline of the index: plan what changed, read and embed what is new (reusing the vectors of
 identical passages), have the store write a generation (or update its current one in place), switch the manifest to
-it atomically and clean up what it replaced; open the current index, building it first when needed. Which store
-holds the index is the registry's to say (`qa.index.stores.registry`): the pipeline never names a backend."""
+it atomically and clean up what it replaced; open the current index, building it first when needed. Before building
+on an index, its store checks its health: a damaged one is rebuilt from the corpus. Which store holds the index is
+the registry's to say (`qa.index.stores.registry`): the pipeline never names a backend."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import shutil
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -24,8 +26,17 @@ from qa.index import manifest
 from qa.index.lock import locked
 from qa.index.manifest import FULL_REBUILD, Changes, DocumentEntry, Manifest, read_manifest
 from qa.index.stores import registry
-from qa.index.stores.base import EmbeddingCache, KeptStore, OpenCache, StoredIndex, StoreWriter, Update, Written
-from qa.index.stores.shared import passage_key
+from qa.index.stores.base import (
+    EmbeddingCache,
+    Health,
+    KeptStore,
+    OpenCache,
+    StoredIndex,
+    StoreWriter,
+    Update,
+    Written,
+)
+from qa.index.stores.shared import passage_key, record_checksums
 from qa.kernel.errors import CorpusError, IndexCorruptError, QAError
 from qa.kernel.paths import Paths
 from qa.kernel.progress import Reporter, SilentReporter
@@ -39,7 +50,8 @@ GENERATION_PREFIX = "g-"
 
 @dataclass(frozen=True)
 class BuildResult:
-    """What one `qa index` did."""
+    """What one `qa index` did: `skipped` names the documents it read that gave no passages (empty, binary or
+    text-less files), which `added` and `changed` leave out."""
 
     documents: int
     passages: int
@@ -47,6 +59,23 @@ class BuildResult:
     seconds: float
     changes: Changes
     noop: bool
+    skipped: tuple[str, ...] = ()
+    health: Health | None = None  # the index's before the build (None: no index to check, or --full)
+
+    @property
+    def repaired(self) -> bool:
+        """Whether the index was damaged, so this build rebuilt it."""
+        return self.health is not None and self.health.damaged
+
+    @property
+    def added(self) -> list[str]:
+        """New documents that were indexed."""
+        return [doc_id for doc_id in self.changes.added if doc_id not in self.skipped]
+
+    @property
+    def changed(self) -> list[str]:
+        """Changed documents that were indexed again."""
+        return [doc_id for doc_id in self.changes.changed if doc_id not in self.skipped]
 
 
 class KnownState(Protocol):
@@ -60,6 +89,11 @@ class KnownState(Protocol):
     @property
     def changes(self) -> Changes | None:
         """The corpus changes since, None without a corpus."""
+        ...
+
+    @property
+    def health(self) -> Health | None:
+        """What is wrong with the index, None when no index was built."""
         ...
 
 
@@ -95,47 +129,79 @@ def plan(paths: Paths, reporter: Reporter, full: bool = False) -> tuple[Manifest
     return previous, changes
 
 
+def check_corpus(paths: Paths) -> None:
+    """Fail, saying how to fix it, when the corpus folder is missing or holds no documents qa reads."""
+    plan(paths, SilentReporter(), full=True)
+
+
+def check_health(index: Path, found: Manifest, verify: bool = False) -> Health:
+    """What the backend holding the index in `index` finds wrong with the generation `found` names: cheaply, or
+    with `verify` its files' content too (see `StoreBackend.health`)."""
+    return registry.backend_of(found).health(index, found, verify)
+
+
 def build(
     paths: Paths,
     embedder: Embedder,
     reporter: Reporter,
     full: bool = False,
     params: ChunkingParams | None = None,
+    verify: bool = False,
 ) -> BuildResult:
     """Bring the index up to date with the corpus, embedding only passages it has not seen: in place when the store
-    can update its current generation, else into a new one."""
+    can update its current generation, else into a new one. A damaged index (`check_health`, with `verify` its
+    content too) is rebuilt from the corpus, trusting nothing of it."""
     params = params or ChunkingParams()
     began = time.perf_counter()
+    if not paths.index.exists():
+        check_corpus(paths)  # a first build on a missing or empty corpus creates nothing
     with locked(paths.index, reporter):
         previous, changes = plan(paths, reporter, full)
-        if previous is not None:  # the weights matter only when something is embedded (hashing them takes 0.1 s)
+        health = check_health(paths.index, previous, verify) if previous is not None else None
+        if health is not None and health.damaged:
+            previous = None  # what changed is still told against its manifest
+        elif previous is not None:  # the weights matter only when something is embedded (hashing them takes 0.1 s)
             check_model(previous, embedder, weights=changes.stale)
         same_chunking = previous is not None and previous.chunking == params.as_dict()
         if previous is not None and same_chunking and not changes.stale:
             _refresh_times(paths.index, previous, changes)
-            return BuildResult(
-                len(previous.indexed_ids), previous.passages, 0, time.perf_counter() - began, changes, True
-            )
-        writer = writer_for(paths.index, paths.store, previous, params.as_dict())
-        try:
-            update = writer.update(previous, changes) if previous is not None and same_chunking else None
-            if update is not None:
-                assert previous is not None
-                try:
-                    result = _update(paths, embedder, reporter, params, previous, changes, update, began)
-                finally:
-                    update.close()
-                if result is not None:
-                    return result
-            cache = writer.cache
-            seed = seed_cache(paths.root, embedder) if cache is None and paths.root is not None else None
+            seconds = time.perf_counter() - began
+            return BuildResult(len(previous.indexed_ids), previous.passages, 0, seconds, changes, True, (), health)
+        result = _write(paths, embedder, reporter, params, previous, changes, began)
+        return dataclasses.replace(result, health=health)
+
+
+def _write(
+    paths: Paths,
+    embedder: Embedder,
+    reporter: Reporter,
+    params: ChunkingParams,
+    previous: Manifest | None,
+    changes: Changes,
+    began: float,
+) -> BuildResult:
+    """Update the store's generation in place when it can, else write a new one."""
+    same_chunking = previous is not None and previous.chunking == params.as_dict()
+    writer = writer_for(paths.index, paths.store, previous, params.as_dict())
+    try:
+        update = writer.update(previous, changes) if previous is not None and same_chunking else None
+        if update is not None:
+            assert previous is not None
             try:
-                return _rebuild(paths, embedder, reporter, params, changes, writer, cache or seed, began)
+                result = _update(paths, embedder, reporter, params, previous, changes, update, began)
             finally:
-                if seed is not None:
-                    seed.close()
+                update.close()
+            if result is not None:
+                return result
+        cache = writer.cache
+        seed = seed_cache(paths.root, embedder) if cache is None and paths.root is not None else None
+        try:
+            return _rebuild(paths, embedder, reporter, params, changes, writer, cache or seed, began)
         finally:
-            writer.close()
+            if seed is not None:
+                seed.close()
+    finally:
+        writer.close()
 
 
 def seed_cache(folder: Path, embedder: Embedder) -> OpenCache | None:
@@ -204,6 +270,11 @@ def read_documents(
     return docs, passages, entries
 
 
+def skipped(entries: dict[str, DocumentEntry], keep: Collection[str]) -> tuple[str, ...]:
+    """The documents read (all but those in `keep`) that gave no passages, in corpus order."""
+    return tuple(doc_id for doc_id, entry in entries.items() if doc_id not in keep and not entry.passages)
+
+
 def _no_passages(paths: Paths) -> CorpusError:
     return CorpusError(f"no passages: none of the documents in {paths.corpus} has readable text")
 
@@ -228,7 +299,8 @@ def _rebuild(
     _, embedded = commit(
         paths.index, embedder, reporter, docs, passages, entries, params.as_dict(), writer, cache, began
     )
-    return BuildResult(len(docs), len(passages), embedded, time.perf_counter() - began, changes, False)
+    seconds = time.perf_counter() - began
+    return BuildResult(len(docs), len(passages), embedded, seconds, changes, False, skipped(entries, keep))
 
 
 def _update(
@@ -254,10 +326,15 @@ def _update(
         vectors, sentence_vectors, embedded = embed(fresh, embedder, reporter, update.cache(fresh))
         fresh = score_passages(fresh, vectors, sentence_vectors)
     generation = new_generation()
-    written = update.write(paths.index / generation, docs, fresh, vectors, sentence_vectors, changes, reporter)
-    switch(paths.index, embedder, began, params.as_dict(), generation, entries, written, dimension, previous.generation)
+    with discarded_on_failure(paths.index / generation):
+        written = update.write(paths.index / generation, docs, fresh, vectors, sentence_vectors, changes, reporter)
+        switch(paths.index, embedder, began, params.as_dict(), generation, entries, written, dimension)
+    collect_garbage(paths.index, {generation, previous.generation})
     indexed = sum(1 for entry in entries.values() if entry.passages)
-    return BuildResult(indexed, written.passages, embedded, time.perf_counter() - began, changes, False)
+    seconds = time.perf_counter() - began
+    return BuildResult(
+        indexed, written.passages, embedded, seconds, changes, False, skipped(entries, set(changes.unchanged))
+    )
 
 
 def new_generation() -> str:
@@ -284,12 +361,23 @@ def commit(
     passages = score_passages(passages, vectors, sentence_vectors)
     generation = new_generation()
     reporter.start("writing", 4)
-    written = writer.write(index / generation, docs, passages, vectors, sentence_vectors, reporter)
     replaced = _current_generation(index)
-    found = switch(index, embedder, began, chunking_params, generation, entries, written, int(vectors.shape[1]))
+    with discarded_on_failure(index / generation):
+        written = writer.write(index / generation, docs, passages, vectors, sentence_vectors, reporter)
+        found = switch(index, embedder, began, chunking_params, generation, entries, written, int(vectors.shape[1]))
     writer.publish(index, found)
     collect_garbage(index, {generation, replaced})
     return found, embedded
+
+
+@contextlib.contextmanager
+def discarded_on_failure(folder: Path) -> Iterator[None]:
+    """Remove the generation folder a build writes when the build fails before the manifest names it."""
+    try:
+        yield
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def switch(
@@ -301,10 +389,8 @@ def switch(
     entries: dict[str, DocumentEntry],
     written: Written,
     dimension: int,
-    replaced: str | None = None,
 ) -> Manifest:
-    """Commit a build: the manifest of the generation `written` describes, replacing the old one atomically; with
-    `replaced`, also clean up every other generation folder."""
+    """Commit a build: the manifest of the generation `written` describes, replacing the old one atomically."""
     found = manifest.built(
         embedder,
         began,
@@ -314,12 +400,10 @@ def switch(
         passages=written.passages,
         sentences=written.sentences,
         documents=entries,
-        files=written.files,
+        files=record_checksums(index / generation, written.files),
         vector_index=written.vector_index,
     )
     manifest.write(index, found)
-    if replaced is not None:
-        collect_garbage(index, {generation, replaced})
     return found
 
 
@@ -379,6 +463,8 @@ def open_current(
     the caller, saves reading the manifest and comparing the corpus again."""
     found = status.manifest if status is not None else read_manifest(paths.index)
     if found is not None:
+        if status is not None and status.health is not None and status.health.damaged:
+            raise status.health.error(paths.index)  # without a status, opening the store checks it
         check_model(found, embedder)
         changes = status.changes if status is not None else None
         if changes is None:  # no status, or no corpus (comparing says what is wrong with it)
@@ -387,7 +473,7 @@ def open_current(
             return open_store(paths.index, found), None
         reporter.warn(f"the corpus changed since the index was built; updating {paths.index}")
     else:
-        plan(paths, SilentReporter(), full=True)  # a missing or empty corpus fails before saying "building"
+        check_corpus(paths)  # a missing or empty corpus fails before saying "building"
         reporter.warn(f"no index in {paths.index} yet; building it from {paths.corpus}")
     result = build(paths, embedder, reporter)
     return open_store(paths.index), result

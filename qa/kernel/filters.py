@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -14,6 +15,8 @@ from qa.kernel.errors import InputError
 Operator = Literal["=", "!=", ">=", "<=", "~"]
 OPERATORS: tuple[Operator, ...] = ("!=", ">=", "<=", "=", "~")  # two-character operators are tried first
 _CONDITION = re.compile(r"^\s*([A-Za-z_][\w.-]*)\s*(!=|>=|<=|=|~)\s*(.*?)\s*$")
+_STARTS_CONDITION = re.compile(r"^\s*[A-Za-z_][\w.-]*\s*(!=|>=|<=|=|~)")
+_FIELD = re.compile(r"^[A-Za-z_][\w.-]*$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
@@ -70,6 +73,11 @@ class Filter:
             return False
         return all(condition.holds(metadata) for condition in self.conditions)
 
+    def as_text(self) -> str:
+        """The filter as `read_filter` reads it back: `in:GLOB` words and conditions, quoted when they hold spaces."""
+        words = [f"in:{pattern}" for pattern in self.paths] + [str(condition) for condition in self.conditions]
+        return " ".join(shlex.quote(word) if _needs_quotes(word) else word for word in words)
+
     def as_json(self) -> dict[str, list[str]]:
         """The filter as `qa ask --json` and the MCP server report it."""
         return {"in": list(self.paths), "where": [str(condition) for condition in self.conditions]}
@@ -93,6 +101,40 @@ def make_filter(paths: Sequence[str] = (), where: Sequence[str] = ()) -> Filter:
     if any(not pattern for pattern in cleaned):
         raise InputError("--in needs a path pattern, e.g. --in 'related/*' or --in '*.md'")
     return Filter(cleaned, tuple(parse_condition(text) for text in where))
+
+
+def read_filter(text: str) -> Filter:
+    """The filter typed as one line (the app's filter box): words, each `in:GLOB` (or `--in GLOB`) for a path glob
+    or `FIELD OP VALUE` (or `--where FIELD OP VALUE`) for a condition, parsed as the options are. Quotes group words;
+    a word that starts neither goes on the value before it, so `publication=MIT Technology Review` needs none.
+    Empty text is no filter."""
+    try:
+        words = shlex.split(text)
+    except ValueError:  # an apostrophe in a value (fool's errand): plain words
+        words = text.split()
+    paths: list[str] = []
+    conditions: list[str] = []
+    expect: str | None = None  # the item an option word announced
+    for number, word in enumerate(words):
+        following = words[number + 1] if number + 1 < len(words) else ""
+        starts = _STARTS_CONDITION.match(word) or (_FIELD.match(word) and following.startswith(OPERATORS))
+        if expect is None and word in {"--in", "--where"}:
+            expect = word
+        elif expect == "--in" or (expect is None and word.startswith("in:")):
+            paths.append(word if expect else word[len("in:") :])
+            expect = None
+        elif expect == "--where" or starts or not conditions:
+            conditions.append(word)
+            expect = None
+        else:
+            conditions[-1] += f" {word}"
+    if expect is not None:
+        raise InputError(f"{expect} needs a value, e.g. --in 'notes/*' or --where date>=2024-01-01")
+    return make_filter(paths, conditions)
+
+
+def _needs_quotes(word: str) -> bool:
+    return any(character.isspace() or character in "\"'\\" for character in word)
 
 
 def _path_matches(doc_id: str, pattern: str) -> bool:

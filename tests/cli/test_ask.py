@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
+import click
 import pytest
 
 from qa.answering.answer import Answer, Hit
@@ -15,7 +16,8 @@ from tests.cli.conftest import where
 from tests.conftest import ESSAY
 
 PASSAGE_KEYS = {
-    *("rank", "passage_id", "doc_id", "title", "citation", "score", "start", "end", "text", "highlight", "kind")
+    *("rank", "passage_id", "doc_id", "title", "citation", "score", "start", "end", "text", "highlight", "kind"),
+    *("retrieval_score", "verifier_score"),
 }
 EXTRA = "# Harbour notes\n\nThe harbour cranes were painted red in 1999. Ships now dock at night.\n"
 
@@ -40,6 +42,10 @@ def test_json_answer_for_one_question(qa: Any, essay_paths: Paths) -> None:
         start, end = passage["highlight"]
         assert 0 <= start < end <= len(passage["text"])
         assert isinstance(passage["score"], float)
+        assert passage["retrieval_score"] == passage["score"], "without the verifier, retrieval orders the results"
+        assert passage["verifier_score"] is None
+    scores = [passage["score"] for passage in answer["passages"]]
+    assert scores == sorted(scores, reverse=True)
     # The index was missing: it was built first, and stderr said so.
     assert "no index" in result.err and "building" in result.err
     assert (essay_paths.index / "manifest.json").is_file()
@@ -55,13 +61,41 @@ def test_second_ask_uses_the_fresh_index_quietly(qa: Any, essay_paths: Paths) ->
 
 def test_stdin_batch_prints_one_json_line_per_question(qa: Any, essay_paths: Paths) -> None:
     questions = ["Which company leads global chip foundries?", "Who is Gina Raimondo?", "What is a fool's errand?"]
-    stdin = questions[0] + "\n\n   \n" + questions[1] + "\n" + questions[2]
+    stdin = "\n".join(questions)
     result = qa("ask", *where(essay_paths), "--json", "-k", "2", stdin=stdin)
     assert result.code == 0
     answers = result.json_lines()
     assert [a["question"] for a in answers] == questions
     assert all(len(a["passages"]) == 2 for a in answers)
     assert "qa:" in result.err, "building the index is reported on stderr, not stdout"
+
+
+def test_blank_stdin_lines_each_get_an_error_line_and_exit_code_2(qa: Any, essay_paths: Paths) -> None:
+    # The user's step: 4 lines in, one blank and one of spaces; every line gets its output line, in step.
+    stdin = "Which company leads global chip foundries?\n\n   \nWho is Gina Raimondo?\n"
+    result = qa("ask", *where(essay_paths), "--json", "-k", "2", stdin=stdin)
+    assert result.code == 2
+    answers = result.json_lines()
+    assert [a["question"] for a in answers] == [
+        "Which company leads global chip foundries?",
+        "",
+        "   ",
+        "Who is Gina Raimondo?",
+    ]
+    assert [bool(a["passages"]) for a in answers] == [True, False, False, True]
+    for blank in answers[1:3]:
+        assert blank["answered"] is False
+        assert blank["error"].startswith("the question is empty")
+    errors = [line for line in result.err.splitlines() if line.startswith("qa: error:")]
+    assert len(errors) == 2 and all("the question is empty" in line for line in errors)
+
+
+def test_blank_stdin_lines_in_text_mode_are_said_and_exit_code_2(qa: Any, essay_paths: Paths) -> None:
+    result = qa("ask", *where(essay_paths), "-k", "1", stdin="TSMC foundries\n\t \nRaimondo\n")
+    assert result.code == 2
+    assert result.out.count("1. There can be no winners") == 2, "both questions are answered as usual"
+    errors = [line for line in result.err.splitlines() if line.startswith("qa: error:")]
+    assert errors == ['qa: error: the question is empty: type one, e.g. "Which company leads global chip foundries?"']
 
 
 def test_stdin_batch_reports_a_bad_line_and_goes_on(qa: Any, essay_paths: Paths) -> None:
@@ -168,6 +202,26 @@ def test_citations_of_documents_with_one_title_name_their_files() -> None:
     assert headers[0].startswith("1. Readout of the Meeting, ¶1 (2023-readout.md)")
     assert headers[1].startswith("2. Readout of the Meeting, ¶1 (2024-readout.md)")
     assert headers[2].startswith("3. Essay, ¶1  [")
+
+
+def test_the_text_answer_names_what_the_corpus_lacks(qa: Any, essay_paths: Paths) -> None:
+    result = qa("ask", *where(essay_paths), "What did Angela Merkel say about export controls?")
+    assert result.code == 0
+    assert "Not in the corpus: Angela Merkel" in result.out.splitlines()
+    plain = qa("ask", *where(essay_paths), "Which company leads global chip foundries?")
+    assert "Not in the corpus" not in plain.out
+
+
+def test_an_answered_question_still_names_what_the_corpus_lacks() -> None:
+    text = "Donald Trump posted on January 17 that he had restarted direct dialogue."
+    passage = Passage("e#9", "e", "Essay", text, 0, len(text), (9, 9), "Essay, ¶9", ((0, len(text)),))
+    hit = Hit(1, passage, 0.7, None, None, (0, len(text)))
+    answer = Answer("What did Xi Jinping say to Trump?", "hybrid", True, 0.7, (hit,), 0.01, ("Xi Jinping",))
+    lines = click.unstyle(render_answer(answer)).splitlines()
+    assert lines[0] == "Not in the corpus: Xi Jinping"
+    assert lines[1].startswith("1. Essay, ¶9  [0.700]")
+    nothing = render_answer(Answer("Who is Xi Jinping?", "lexical", False, 0.0, (), 0.01, ("Xi Jinping",)))
+    assert click.unstyle(nothing).splitlines()[-1] == "Not in the corpus: Xi Jinping"
 
 
 def test_a_file_skipped_while_the_index_updates_is_reported_once(qa: Any, essay_paths: Paths) -> None:

@@ -109,27 +109,50 @@ CORRUPTIONS: dict[str, Callable[[Path, manifest.Manifest], object]] = {
 }
 
 
+MANIFEST_CORRUPTIONS = sorted(name for name in CORRUPTIONS if name.startswith(("manifest", "format")))
+GENERATION_CORRUPTIONS = sorted(name for name in CORRUPTIONS if name not in MANIFEST_CORRUPTIONS)
+
+
 @pytest.mark.parametrize("corruption", sorted(CORRUPTIONS))
 def test_corrupt_index(qa: Any, essay_paths: Paths, corruption: str) -> None:
     found = built(qa, essay_paths)
     CORRUPTIONS[corruption](essay_paths.index, found)
-    said = ("is missing",) if corruption == "generation-missing" else ()
     answer = qa("ask", *where(essay_paths), "Which company leads chip foundries?")
-    assert_one_line_error(answer, "run qa index --full", *said)
+    if corruption in MANIFEST_CORRUPTIONS:
+        assert_one_line_error(answer, "run qa index --full")
+    else:  # the store's cheap checks find what is wrong with the generation, which plain qa index repairs
+        said = ("generation folder", "is missing") if corruption == "generation-missing" else ()
+        assert_one_line_error(answer, "is damaged (", "): run qa index to repair", *said)
+
+
+@pytest.mark.parametrize("corruption", GENERATION_CORRUPTIONS)
+def test_a_damaged_generation_is_said_by_status_and_repaired_by_plain_index(
+    qa: Any, essay_paths: Paths, corruption: str
+) -> None:
+    found = built(qa, essay_paths)
+    CORRUPTIONS[corruption](essay_paths.index, found)
+    checked = qa("status", *where(essay_paths), "--check")
+    assert checked.code == 2 and "(damaged: " in checked.out and " — run qa index to repair)" in checked.out
+    repaired = qa("index", *where(essay_paths))
+    assert repaired.code == 0, repaired.err
+    assert repaired.out.startswith("index was damaged (") and "): rebuilt; indexed 1 document, " in repaired.out
+    assert qa("status", *where(essay_paths), "--check").code == 0
+    result = qa("ask", *where(essay_paths), "--json", "Which company leads chip foundries?")
+    assert result.code == 0 and json.loads(result.out)["passages"]
 
 
 @pytest.mark.parametrize("name", ["passages.sqlite", "vectors.npy", "sentences.npy", "vectors.faiss"])
-def test_truncated_index_file_is_detected_and_repaired_by_a_full_rebuild(
-    qa: Any, essay_paths: Paths, name: str
-) -> None:
+def test_truncated_index_file_is_detected_and_repaired_by_plain_index(qa: Any, essay_paths: Paths, name: str) -> None:
     found = built(qa, essay_paths)
     assert name in found.files
     path = essay_paths.index / found.generation / name
-    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    with pytest.raises(IndexCorruptError, match=r"truncated or changed: run qa index --full"):
+    size = path.stat().st_size
+    path.write_bytes(path.read_bytes()[: size // 2])
+    truncated = f"{name} is truncated to {size // 2:,} of {size:,} bytes"
+    with pytest.raises(IndexCorruptError, match=rf"is damaged \({truncated}\): run qa index to repair"):
         Store.open(essay_paths.index)
-    assert_one_line_error(qa("ask", *where(essay_paths), QUESTION), name, "run qa index --full")
-    assert qa("index", *where(essay_paths), "--full").code == 0
+    assert_one_line_error(qa("ask", *where(essay_paths), QUESTION), truncated, "run qa index to repair")
+    assert qa("index", *where(essay_paths)).out.startswith(f"index was damaged ({truncated}): rebuilt; ")
     assert "There can be no winners" in qa("ask", *where(essay_paths), QUESTION).out
 
 

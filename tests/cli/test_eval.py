@@ -17,6 +17,7 @@ from qa.models.embedding import Embedder
 from tests.cli.conftest import fake_embedder_for, where
 from tests.conftest import ESSAY, REPO, SCIFACT
 from tests.fakes import FakeEmbedder, given
+from tests.pictures import assert_png
 
 GOLD = REPO / "corpus" / "gold" / "essay.jsonl"
 
@@ -62,6 +63,27 @@ def test_eval_table_report_and_compare(gold_paths: Paths, tmp_path: Path, capsys
     assert before_after[0] == before_after[1] == data["modes"]["lexical"]["hit_at"]["hit@1"]
     assert data["comparison"]["newly_failing"] == {"lexical": []}
     assert len(list(gold_paths.runs.glob("essay-*.json"))) == 2
+
+
+def test_eval_report_draws_its_pictures_and_every_output_gives_the_five_percent_threshold(
+    gold_paths: Paths, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = tmp_path / "essay.md"
+    assert qa("eval", *where(gold_paths), "--mode", "lexical", "--report", str(report)) == 0
+    text = capsys.readouterr().out.splitlines()
+    row = text[text.index("Threshold that keeps false abstentions at or under 5%:") + 2].split()
+    assert row[0] == "lexical" and float(row[4]) <= 0.05
+    markdown = report.read_text(encoding="utf-8")
+    for figure in ("reliability", "roc", "tradeoff"):
+        assert_png(tmp_path / f"essay-{figure}.png")
+        assert f"](essay-{figure}.png)" in markdown
+    assert "## Threshold that keeps false abstentions at or under 5%" in markdown
+    assert qa("eval", *where(gold_paths), "--mode", "lexical", "--json") == 0
+    lexical = json.loads(capsys.readouterr().out)["modes"]["lexical"]
+    chosen, points = lexical["chosen_threshold"], lexical["tradeoff"]
+    assert chosen["threshold"] == pytest.approx(float(row[1]), abs=5e-4)
+    higher = [point for point in points if point["threshold"] > chosen["threshold"]]
+    assert chosen["false_abstentions"] <= 0.05 < min(point["false_abstentions"] for point in higher)
 
 
 def test_eval_any_gold_file(essay_paths: Paths, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -139,7 +161,9 @@ def scifact_slice(folder: Path, documents: int = 200, queries: int = 40) -> Path
 
 def test_eval_beir_slice_lexical(paths: Paths, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = scifact_slice(tmp_path / "scifact-slice")
-    assert qa("eval", *where(paths), "--beir", str(folder), "--mode", "lexical", "--json") == 0
+    report = tmp_path / "beir.md"
+    assert qa("eval", *where(paths), "--beir", str(folder), "--mode", "lexical", "--json", "--report", str(report)) == 0
+    assert [path.name for path in tmp_path.glob("beir*")] == ["beir.md"], "no confidences, no pictures"
     data = json.loads(capsys.readouterr().out)
     assert (data["documents"], data["queries"]) == (200, 40)
     scores = data["modes"]["lexical"]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from qa.kernel.paths import Paths
 from tests.cli.conftest import Result, assert_one_line_error, where
+from tests.pictures import assert_png
 from tests.unit.test_squad import TINY
 
 
@@ -28,6 +29,21 @@ def test_eval_squad_reports_sentence_accuracy_auroc_and_ece(qa: Callable[..., Re
     assert held["asked_articles"] == ["Mountain_Pass"]
     assert held["modes"]["lexical"]["answerable"] == 2
     assert list((paths.index / "squad").iterdir()) == cached  # indexed once
+
+
+def test_eval_squad_report_draws_the_pictures_of_the_set(
+    qa: Callable[..., Result], paths: Paths, tmp_path: Path
+) -> None:
+    report = tmp_path / "squad.md"
+    arguments = ("--squad", str(TINY), "--mode", "lexical", "--report", str(report))
+    result = qa("eval", *where(paths), *arguments)
+    assert result.code == 0, result.err
+    assert "Threshold that keeps false abstentions at or under 5%:" in result.out
+    drawn = sorted(path.name for path in tmp_path.glob("squad-*.png"))
+    assert drawn == ["squad-reliability.png", "squad-roc.png", "squad-tradeoff.png"]
+    for name in drawn:
+        assert_png(tmp_path / name)
+        assert f"]({name})" in report.read_text(encoding="utf-8")
 
 
 def test_eval_squad_errors(qa: Callable[..., Result], paths: Paths, tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""`--in` and `--where` on `qa ask` and `qa eval`: restricting answers, and one-line errors for bad filters."""
+"""`--in` and `--where` on `qa ask`, `qa eval` and `qa tui`: restricting answers, and one-line errors for bad
+filters."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from qa.kernel.paths import Paths
 from tests.cli.conftest import Result, assert_one_line_error, where
 from tests.conftest import REPO
 from tests.corpora import write_doc
+from tests.live import qa_command, run_in_terminal
 
 
 def test_ask_in_a_folder_answers_from_it_only(qa: Callable[..., Result], essay_paths: Paths) -> None:
@@ -40,3 +42,19 @@ def test_eval_takes_filters(qa: Callable[..., Result], built_paths: Paths) -> No
     assert kept.json()["modes"]["lexical"]["hit_at"]["hit@5"] > 0.5
     dropped = qa("eval", *where(built_paths), "--gold", gold, "--mode", "lexical", "--where", "date>=2026-01-01")
     assert_one_line_error(dropped, "no indexed document passes the filter date>=2026-01-01")
+
+
+def test_tui_takes_the_filters_and_refuses_a_bad_one(qa: Callable[..., Result], essay_paths: Paths) -> None:
+    helped = qa("tui", "--help")
+    assert helped.code == 0
+    assert "--in GLOB" in helped.out and "--where FIELD OP VALUE" in helped.out
+    assert_one_line_error(qa("tui", *where(essay_paths), "--where", "date"), "cannot read the filter 'date'")
+    assert_one_line_error(qa("tui", *where(essay_paths), "--in", "/"), "--in needs a path pattern")
+
+
+def test_tui_opens_in_a_terminal_with_its_filter_in_the_status_line(essay_paths: Paths) -> None:
+    # The user's step: `qa tui --in GLOB --where FIELD OP VALUE` in a terminal of 80x24.
+    write_doc(essay_paths.corpus, "notes/glaciers.md", "glaciers")
+    command = qa_command("tui", *where(essay_paths), "--in", "notes", "--where", "title!=x")
+    screen = run_in_terminal(command, until=b"fresh", size=(80, 24))
+    assert b"in:notes title!=x" in screen

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -154,3 +157,87 @@ def test_noop_qa_index_does_not_load_the_model(essay_paths: Paths) -> None:
     assert out.startswith("index is up to date: 1 document,")
     assert not modules & {"torch", "sentence_transformers"}
     assert json.loads((essay_paths.index / manifest.MANIFEST).read_text())["model"] == DEFAULT_MODEL
+
+
+def unusable_corpus(folder: Path, kind: str) -> None:
+    """A corpus `qa index` must refuse: missing, empty, or holding only files it skips (a binary renamed .md, an
+    empty file)."""
+    if kind == "missing":
+        return
+    folder.mkdir(exist_ok=True)
+    if kind == "only skipped files":
+        (folder / "photo.md").write_bytes(bytes(range(256)) * 8)
+        (folder / "empty.md").write_text("")
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file below `folder`, by path, with its content."""
+    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+
+
+UNUSABLE = ["missing", "empty", "only skipped files"]
+
+
+@pytest.mark.parametrize("kind", UNUSABLE)
+def test_a_failed_first_index_creates_no_folder(qa: Any, tmp_path: Path, kind: str) -> None:
+    # Issue 22, item 6: a failed qa index on a missing or empty corpus left an index folder holding only .lock.
+    corpus = tmp_path / "corpus"
+    unusable_corpus(corpus, kind)
+    before = sorted(tmp_path.iterdir())
+    result = qa("index", "--corpus", str(corpus), "--index", str(tmp_path / "new" / "index"))
+    assert result.code == 2 and result.out == ""
+    assert result.err.splitlines()[-1].startswith("qa: error: ") and "Traceback" not in result.err
+    assert sorted(tmp_path.iterdir()) == before, "neither the index folder nor its parent was left behind"
+
+
+@pytest.mark.parametrize("kind", UNUSABLE)
+def test_a_failed_index_never_touches_the_index_there(qa: Any, essay_paths: Paths, kind: str) -> None:
+    assert qa("index", *where(essay_paths)).code == 0
+    before = snapshot(essay_paths.index)
+    shutil.rmtree(essay_paths.corpus)
+    unusable_corpus(essay_paths.corpus, kind)
+    result = qa("index", *where(essay_paths))
+    assert result.code == 2 and result.err.splitlines()[-1].startswith("qa: error: ")
+    assert snapshot(essay_paths.index) == before
+
+
+def test_a_build_failing_as_it_writes_removes_its_own_generation(
+    essay_paths: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qa.index import lexical
+
+    assert main.run(qa_index(essay_paths), collecting([])) == 0
+    before = snapshot(essay_paths.index)
+    write_doc(essay_paths.corpus, "tides.md", "spring tides")
+
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(lexical.LexicalIndex, "save", full_disk)
+    assert main.run(qa_index(essay_paths), collecting([])) == 2
+    assert snapshot(essay_paths.index) == before, "the half-written generation is gone, the index as it was"
+    fresh = essay_paths.corpus.parent / "fresh"
+    assert main.run(["index", "--corpus", str(essay_paths.corpus), "--index", str(fresh)], collecting([])) == 2
+    assert not fresh.exists()
+
+
+def test_skipped_files_are_reported_as_skipped_not_added(qa: Any, essay_paths: Paths) -> None:
+    # Issue 22, item 7: "indexed 4 documents, 28 passages … (1 added…)" after a binary renamed .md was skipped.
+    write_doc(essay_paths.corpus, "ferry.md", "the ferry to the island")
+    (essay_paths.corpus / "budget.txt").write_text(topic_paragraph("solar panel repairs at the field station", 1))
+    first = qa("index", *where(essay_paths))
+    assert first.code == 0 and first.out.rstrip().endswith("; 3 added, 0 changed, 0 removed)")
+    (essay_paths.corpus / "photo.md").write_bytes(bytes(range(256)) * 8)
+    (essay_paths.corpus / "empty.md").write_text("")
+    result = qa("index", *where(essay_paths))
+    assert result.code == 0
+    assert result.out.startswith("indexed 3 documents, ")
+    assert result.out.rstrip().endswith("(0 embedded; 0 added, 0 changed, 0 removed; 2 skipped)")
+    assert result.err.splitlines() == ["qa: skipped empty.md: no text", "qa: skipped photo.md: binary file"]
+    assert qa("index", *where(essay_paths)).out.startswith("index is up to date: 3 documents, ")
+    (essay_paths.corpus / "ferry.md").write_text("")  # indexed before, nothing to index now
+    write_doc(essay_paths.corpus, "tides.md", "spring tides")
+    result = qa("index", *where(essay_paths))
+    assert result.out.startswith("indexed 3 documents, ")
+    assert result.out.rstrip().endswith("; 1 added, 0 changed, 0 removed; 1 skipped)")
+    assert result.err == "qa: skipped ferry.md: no text\n"

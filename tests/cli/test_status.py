@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from qa.kernel.paths import Paths
-from tests.cli.conftest import where
+from tests.cli.conftest import assert_one_line_error, where
 from tests.conftest import ESSAY
 from tests.corpora import expected_passages
 
@@ -101,13 +101,29 @@ def test_status_uses_the_environment(qa: Any, essay_paths: Paths, monkeypatch: p
     assert report["documents"] == 1
 
 
-def test_status_with_the_corpus_gone_is_stale(qa: Any, essay_paths: Paths) -> None:
+@pytest.mark.parametrize("args", [[], ["--json"]], ids=["text", "json"])
+def test_status_of_a_corpus_folder_that_does_not_exist_fails_as_qa_index_does(
+    qa: Any, essay_paths: Paths, args: list[str]
+) -> None:
+    # Issue 22, item 4: it said "(stale: run qa index)" and exited 0, then qa index failed on the folder.
+    qa("index", *where(essay_paths))
+    missing = essay_paths.corpus.parent / "no-such-folder"
+    options = ["--corpus", str(missing), "--index", str(essay_paths.index)]
+    said = (f"corpus folder {missing} does not exist", "--corpus DIR")
+    assert_one_line_error(qa("status", *options, *args), *said)
+    assert_one_line_error(qa("index", *options), *said)
+    assert_one_line_error(qa("status", "--corpus", str(missing), "--index", str(missing.parent / "none")), *said)
+
+
+def test_status_with_the_corpus_gone_says_so(qa: Any, essay_paths: Paths) -> None:
     qa("index", *where(essay_paths))
     (essay_paths.corpus / ESSAY.name).unlink()
     essay_paths.corpus.rmdir()
-    result = qa("status", *where(essay_paths), "--json")
-    assert result.code == 0
-    assert result.json()["stale"] is True
-    text = qa("status", *where(essay_paths))
-    assert "(stale: run qa index)" in text.out
-    assert text.err == f"qa: corpus folder {essay_paths.corpus} does not exist: create it or pass --corpus DIR\n"
+    for args in ([], ["--json"]):
+        result = qa("status", *where(essay_paths), *args)
+        assert_one_line_error(
+            result, f"corpus folder {essay_paths.corpus} does not exist: create it or pass --corpus DIR"
+        )
+    file = essay_paths.corpus.parent / "a-file"
+    file.write_text("not a folder")
+    assert_one_line_error(qa("status", "--corpus", str(file), "--index", str(essay_paths.index)), "is not a folder")

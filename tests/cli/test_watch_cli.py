@@ -34,6 +34,10 @@ def test_watch_prints_one_line_per_update_and_ctrl_c_exits_zero(essay_paths: Pat
         assert "indexed 2 documents" in second
         assert "1 added" in second
         assert second.endswith("after orchard.md")
+        subprocess.run(["sed", "-i", "s/orchard/cider/", str(essay_paths.corpus / "orchard.md")], check=True)
+        edited = next_line(process)
+        assert "1 changed" in edited
+        assert edited.endswith("after orchard.md"), "sed -i's temporary file is not named"
         (essay_paths.corpus / ".orchard.md.swp").write_bytes(b"swap")
         (essay_paths.corpus / "orchard.md").unlink()
         third = next_line(process)

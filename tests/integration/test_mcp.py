@@ -3,12 +3,21 @@ asks questions, opens cited sources, sends bad arguments and changes the corpus 
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from typing import Any
+
 import pytest
+from jsonschema.validators import validator_for
+from mcp import ClientSession
 from mcp.shared.exceptions import MCPError
 
+from qa.index import manifest
 from qa.kernel.paths import Paths
-from tests.corpora import write_doc
-from tests.live import call, failure, mcp_session
+from tests.cli.conftest import where
+from tests.conftest import ESSAY, REPO
+from tests.corpora import EVERY_KIND, write_doc, write_every_kind
+from tests.live import call, failure, mcp_session, qa_command, qa_env
 
 CHIP_QUESTION = "Which company leads global chip foundries?"
 ESSAY_ID = "no-winners-ai-race.md"
@@ -45,6 +54,18 @@ async def test_a_lexical_answer_cites_a_passage_the_client_can_open(essay_paths:
         text = opened.contents[0].text  # type: ignore[union-attr]
         assert text[top["start"] : top["end"]] == top["text"]
         assert text == (essay_paths.corpus / ESSAY_ID).read_text(encoding="utf-8")
+
+
+async def test_the_ask_schema_declares_the_scores_and_unknown_names_an_answer_carries(essay_paths: Paths) -> None:
+    async with mcp_session(essay_paths) as session:
+        schema = {tool.name: tool for tool in (await session.list_tools()).tools}["ask"].output_schema
+        assert schema is not None
+        declared = schema["properties"]["passages"]["items"]["properties"]
+        answer = await call(session, "ask", {"question": "What did Angela Merkel say about chips?", "mode": "lexical"})
+        assert answer["unknown"] == ["Angela Merkel"] and "unknown" in schema["properties"]
+        for passage in answer["passages"]:
+            assert {"score", "retrieval_score", "verifier_score"} <= set(passage) & set(declared)
+            assert passage["retrieval_score"] == passage["score"] and passage["verifier_score"] is None
 
 
 async def test_status_documents_and_resources(essay_paths: Paths) -> None:
@@ -85,6 +106,56 @@ async def test_filters_narrow_the_search(essay_paths: Paths) -> None:
         assert {passage["doc_id"] for passage in dated["passages"]} == {ESSAY_ID}
         one = await call(session, "ask", question | {"doc": "notes/chips.md", "k": 1})
         assert [passage["doc_id"] for passage in one["passages"]] == ["notes/chips.md"]
+
+
+async def checked_call(session: ClientSession, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """A tool call through the official client (which checks the structured content against the tool's output
+    schema), checked again here against the schema the client was given."""
+    answer = await call(session, tool, arguments)
+    (listed,) = [found for found in (await session.list_tools()).tools if found.name == tool]
+    assert listed.output_schema is not None
+    checker = validator_for(listed.output_schema)(listed.output_schema)
+    assert [error.message for error in checker.iter_errors(answer)] == []
+    return answer
+
+
+async def test_metadata_cards_of_every_format_reach_the_official_client(paths: Paths) -> None:
+    # The user's step: "Who wrote the Okavango memo?" at k=1, answered by the .docx file's card (start: null), which
+    # the official client refused as "None is not of type 'integer'".
+    write_every_kind(paths.corpus)
+    async with mcp_session(paths) as session:
+        who = await checked_call(session, "ask", {"question": "Who wrote the Okavango memo?", "k": 1})
+        (card,) = who["passages"]
+        assert (card["doc_id"], card["kind"], card["start"], card["end"]) == ("okavango.docx", "metadata", None, None)
+        assert "author: Neo Sebego" in card["text"]
+        assert card["uri"] == "qa://documents/okavango.docx"
+        kinds = set()
+        for doc_id in EVERY_KIND:
+            answer = await checked_call(session, "ask", {"question": "Who wrote it, and when?", "doc": doc_id, "k": 50})
+            kinds |= {(doc_id.rsplit(".", 1)[1], passage["kind"]) for passage in answer["passages"]}
+        assert {("docx", "metadata"), ("html", "metadata"), ("pdf", "metadata"), ("epub", "metadata")} <= kinds
+        assert {("md", "front matter"), ("md", "text"), ("txt", "text")} <= kinds
+        listed = await checked_call(session, "list_documents", {})
+        assert listed["count"] == len(EVERY_KIND)
+        status = await checked_call(session, "status", {})
+        assert status["documents"] == len(EVERY_KIND)
+
+
+@pytest.mark.model
+async def test_the_users_docx_questions_with_the_real_model(paths: Paths) -> None:
+    # The corpus the user tried: the essay, a Markdown note, a .txt and a .docx of their own.
+    shutil.copy(ESSAY, paths.corpus / ESSAY.name)
+    write_every_kind(paths.corpus)
+    for doc_id in ("harbour.html", "chips.pdf", "delta.epub", "notes/plain.md"):
+        (paths.corpus / doc_id).unlink()
+    async with mcp_session(paths, real_model=True) as session:
+        who = await checked_call(session, "ask", {"question": "Who wrote the Okavango memo?", "k": 1})
+        assert [(passage["doc_id"], passage["kind"]) for passage in who["passages"]] == [("okavango.docx", "metadata")]
+        question = "How much did the field station spend on solar panel repairs?"
+        for k in (1, 2, 5):
+            spent = await checked_call(session, "ask", {"question": question, "k": k})
+            assert spent["passages"][0]["doc_id"] == "station.txt"
+            assert "4,200 dollars" in spent["passages"][0]["text"]
 
 
 BAD_CALLS: list[tuple[str, dict[str, object], str]] = [
@@ -169,3 +240,28 @@ async def test_real_questions_with_the_real_model(essay_paths: Paths) -> None:
         assert unknown["reason"]
         dense = await call(session, "ask", {"question": CHIP_QUESTION, "mode": "dense", "k": 2})
         assert len(dense["passages"]) == 2
+
+
+async def test_a_damaged_index_is_said_by_status_and_repaired_by_qa_index(essay_paths: Paths) -> None:
+    # Issue 22, item 3: `status` called a damaged index fresh.
+    question = {"question": CHIP_QUESTION, "mode": "lexical", "k": 1}
+    async with mcp_session(essay_paths) as session:
+        await call(session, "ask", question)  # builds the index
+        vectors = essay_paths.index / manifest.read(essay_paths.index).generation / "vectors.npy"
+        with vectors.open("r+b") as stream:
+            stream.truncate(vectors.stat().st_size // 2)
+        status = await call(session, "status", {})
+        assert status["damaged"] is True and status["damage"][0].startswith("vectors.npy is truncated to ")
+        assert "run qa index to repair" in await failure(session, "ask", question)
+        repaired = subprocess.run(
+            qa_command("index", *where(essay_paths)),
+            env=qa_env(),
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert repaired.returncode == 0 and repaired.stdout.startswith("index was damaged (vectors.npy is truncated")
+        status = await call(session, "status", {})
+        assert (status["damaged"], status["damage"]) == (False, [])
+        assert (await call(session, "ask", question))["passages"][0]["doc_id"] == ESSAY_ID

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from qa.answering.retrieval import Answer, Searcher, Settings
 from qa.index import building as indexing
+from qa.index import manifest
 from qa.index.stores.milvus import collections as milvus_collections
 from qa.index.stores.milvus import writer as milvus_writer
 from qa.index.stores.milvus.store import MilvusStore
@@ -143,6 +144,9 @@ def test_incremental_builds_insert_and_retire_documents_by_id_and_keep_the_answe
     write_doc(corpus, "notes/avalanches.md", "avalanches on the eastern ridge", paragraphs=4)
     added = build_both(default, milvus, embedder)
     assert added[1].embedded == added[0].embedded > 0, "only the new document's passages are embedded"
+    counted = manifest.read(milvus.index)
+    assert counted.sentences == manifest.read(default.index).sentences, "the new passages' sentences are counted"
+    assert not indexing.check_health(milvus.index, counted).damaged
     assert_same_answers(default, milvus, embedder, tolerance=2e-3)
 
     glaciers = corpus / "notes" / "glaciers.md"
@@ -258,6 +262,7 @@ BUILDER = """
 import sys, time
 from pathlib import Path
 from qa.index import building as indexing
+from qa.index import manifest
 from qa.index.stores.milvus import collections as milvus_collections
 from qa.index.stores.milvus import writer as milvus_writer
 from qa.index.stores.registry import parse_store
@@ -374,6 +379,72 @@ def test_the_cli_builds_asks_and_reports_status_with_store_option_and_env(
     assert json.loads(out)["built"] is False, "the default store of the same --index folder is separate"
     code, out, err = qa("ask", *where, "--store", "postgres:nope", "x")
     assert code == 2 and "unknown store" in err
+
+
+def cli_status(paths: Paths, *args: str) -> tuple[int, str]:
+    """Exit code and output of `qa status` on an index kept in Milvus."""
+    import io
+    from contextlib import redirect_stdout
+
+    from qa.interfaces.cli.main import run
+    from tests.cli.conftest import fake_embedder_for
+
+    assert paths.store is not None and paths.root is not None
+    out = io.StringIO()
+    with redirect_stdout(out):
+        where = ["--corpus", str(paths.corpus), "--index", str(paths.root), "--store", str(paths.store)]
+        code = run(["status", *where, *args], make_embedder=fake_embedder_for)
+    return code, out.getvalue()
+
+
+def test_the_milvus_store_reports_its_health_and_plain_index_repairs_it(
+    stores: tuple[Paths, Paths], corpus: Path
+) -> None:
+    # Issue 22, item 3, for an index kept in Milvus: its collections there and holding what the manifest counts.
+    from qa.engine.status import index_status
+
+    default, milvus = stores
+    embedder = FakeEmbedder()
+    build_both(default, milvus, embedder)
+    found = manifest.read(milvus.index)
+    assert indexing.check_health(milvus.index, found, verify=True).problems == ()
+    store = milvus_state(milvus)
+    try:
+        collection = store.state.collection
+        store.client.delete(collection, filter="row < 3")  # three passages lost
+    finally:
+        store.close()
+    lost = f"Milvus collection {collection} holds {found.passages - 3:,} passages, not {found.passages:,}"
+    assert indexing.check_health(milvus.index, found).problems == (lost,)
+    status = index_status(milvus, lambda message: None)
+    assert status.damaged and status.as_json()["damage"] == [lost]
+    code, out = cli_status(milvus, "--check")
+    assert code == 2 and f"(damaged: {lost} — run qa index to repair)" in out
+    repaired = indexing.build(milvus, embedder, SilentReporter())
+    assert repaired.repaired and not repaired.noop and repaired.passages == found.passages
+    assert not index_status(milvus, lambda message: None).damaged
+    assert_same_answers(default, milvus, embedder, tolerance=1e-5)
+
+    store = milvus_state(milvus)
+    try:
+        sentences = store.state.sentence_collection
+        store.client.drop_collection(sentences)
+    finally:
+        store.close()
+    assert indexing.check_health(milvus.index, manifest.read(milvus.index)).problems == (
+        f"Milvus collection {sentences} is missing",
+    )
+    assert indexing.build(milvus, embedder, SilentReporter()).repaired
+
+    found = manifest.read(milvus.index)
+    state = milvus.index / found.generation / "milvus.json"
+    state.write_text(state.read_text(encoding="utf-8").replace('"bm25": "qa"', '"bm25": "QA"'), encoding="utf-8")
+    assert not indexing.check_health(milvus.index, found).damaged, "the same size: only --verify sees it"
+    assert indexing.check_health(milvus.index, found, verify=True).problems == (
+        "milvus.json does not match its checksum",
+    )
+    assert indexing.build(milvus, embedder, SilentReporter(), verify=True).repaired
+    assert_same_answers(default, milvus, embedder, tolerance=1e-5)
 
 
 @pytest.mark.shared

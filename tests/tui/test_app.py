@@ -15,6 +15,7 @@ import pytest
 from textual.message import Message
 from textual.widgets import Button, Label, Static
 
+from qa.index import manifest
 from qa.interfaces.tui.app import QAApp, create_app
 from qa.interfaces.tui.buildbar import BuildBar
 from qa.interfaces.tui.error import ErrorScreen
@@ -207,6 +208,7 @@ async def test_an_unanswerable_question_abstains_and_dims_the_nearest_passages(b
         assert results(app).hits, "the nearest passages are still listed"
         await ask(pilot, "What did Angela Merkel say about export controls?")
         assert "it never mentions Angela Merkel" in banner(app)
+        assert banner(app).splitlines()[-1] == "Not in the corpus: Angela Merkel"
         await ask(pilot, FOOLS_ERRAND)
         assert not results(app).has_class("-abstained")
 
@@ -264,6 +266,27 @@ async def test_a_corrupt_index_offers_a_rebuild_from_scratch(built_paths: Paths)
         assert app.main.store is not None
         await ask(pilot, FOOLS_ERRAND)
         assert results(app).hits[0].passage.citation.endswith("¶3")
+
+
+async def test_a_damaged_index_shows_in_the_status_line_and_a_rebuild_repairs_it(built_paths: Paths) -> None:
+    # Issue 22, item 3: with vectors.npy truncated, the status line said "fresh".
+    vectors = built_paths.index / manifest.read(built_paths.index).generation / "vectors.npy"
+    with vectors.open("r+b") as stream:
+        stream.truncate(vectors.stat().st_size // 2)
+    app = create_app(built_paths, make_embedder=given(FakeEmbedder()))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ErrorScreen)
+        assert "vectors.npy is truncated" in error_shown(screen, "message")
+        line = " ".join(str(static.render()) for static in app.main.query_one(StatusLine).query(Static))
+        assert "damaged" in line and "fresh" not in line
+        await pilot.press("enter")  # the focused button: Rebuild from scratch
+        await settle(pilot)
+        assert not isinstance(app.screen, ErrorScreen)
+        assert "fresh" in status_text(app) and "damaged" not in status_text(app)
+        await ask(pilot, FOOLS_ERRAND)
+        assert results(app).hits
 
 
 class BrokenModel(SentenceTransformerEmbedder):

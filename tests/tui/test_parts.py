@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from textual.content import Content
 from textual.message import Message
 
 from qa.answering.retrieval import Hit, Settings
@@ -21,12 +22,22 @@ from qa.engine.status import index_status
 from qa.interfaces.tui import records
 from qa.interfaces.tui.citing import passage_line
 from qa.interfaces.tui.editor import editor_command
+from qa.interfaces.tui.keybar import key_lines
 from qa.interfaces.tui.messages import BuildProgressed, WorkWarned
 from qa.interfaces.tui.reporter import MessageReporter
 from qa.interfaces.tui.results import answer_sentence, passage_content, reflow, score_bar
 from qa.interfaces.tui.source import location, spaced, split_document
-from qa.interfaces.tui.status import built_label, index_summary, model_label
+from qa.interfaces.tui.status import (
+    built_label,
+    built_labels,
+    fitted,
+    index_summaries,
+    index_summary,
+    model_label,
+    status_lines,
+)
 from qa.kernel.errors import QAError
+from qa.kernel.filters import Filter, make_filter
 from qa.kernel.paths import Paths
 from qa.kernel.progress import SilentReporter
 from tests.conftest import build_index
@@ -129,6 +140,45 @@ def test_index_summary(essay_paths: Paths) -> None:
     assert summary == "1 document · 23 passages · built 2025-01-21 12:00 UTC (1.5 s) · fresh"
     (essay_paths.corpus / "new.md").write_text("# New\n\nSomething new.\n", encoding="utf-8")
     assert index_summary(index_status(essay_paths, SilentReporter().warn)).plain.endswith("stale")
+
+    assert built_labels("2025-01-21T12:00:00+00:00", 1.54) == [
+        "built 2025-01-21 12:00 UTC (1.5 s)",
+        "built 2025-01-21 12:00 UTC",
+        "built 2025-01-21",
+    ]
+
+
+def test_status_lines_give_way_from_the_build_time_and_keep_fresh_and_the_filter(essay_paths: Paths) -> None:
+    build_index(essay_paths, FakeEmbedder())
+    status = index_status(essay_paths, SilentReporter().warn)
+    assert [summary.plain for summary in index_summaries(status)] == [
+        "1 document · 23 passages · built 2025-01-21 12:00 UTC (1.5 s) · fresh",
+        "1 document · 23 passages · built 2025-01-21 12:00 UTC · fresh",
+        "1 document · 23 passages · built 2025-01-21 · fresh",
+        "1 document · 23 passages · fresh",
+        "1 document · fresh",
+        "fresh",
+    ]
+    lines = [line.plain for line in status_lines("updating the index…", status, make_filter(["notes"]))]
+    assert lines[0] == (
+        "updating the index… · 1 document · 23 passages · built 2025-01-21 12:00 UTC (1.5 s) · fresh · filter in:notes"
+    )
+    assert lines[-1] == "updating the index… · fresh · filter in:notes"
+    assert [line.plain for line in status_lines("", None, Filter())] == [""]
+    assert [line.plain for line in status_lines("opening the index…", None, Filter())] == ["opening the index…"]
+    versions = [Content("a long version"), Content("short"), Content("s")]
+    assert fitted(versions, 20).plain == "a long version"
+    assert fitted(versions, 13).plain == "short"
+    assert fitted(versions, 0).plain == "s", "the shortest when none fits"
+
+
+def test_key_lines_wrap_between_keys_never_inside_one() -> None:
+    parts = [Content(text) for text in ["F1 Help", "F2 Mode", "F5 Rebuild", "^q Quit"]]
+    assert [line.plain for line in key_lines(parts, 80)] == ["F1 Help  F2 Mode  F5 Rebuild  ^q Quit"]
+    assert [line.plain for line in key_lines(parts, 20)] == ["F1 Help  F2 Mode", "F5 Rebuild  ^q Quit"]
+    assert [line.plain for line in key_lines(parts, 16)] == ["F1 Help  F2 Mode", "F5 Rebuild", "^q Quit"]
+    assert [line.plain for line in key_lines(parts, 5)] == ["F1 Help", "F2 Mode", "F5 Rebuild", "^q Quit"]
+    assert [line.plain for line in key_lines([], 80)] == [""]
 
 
 # Records

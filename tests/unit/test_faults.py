@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -230,7 +232,10 @@ def test_every_index_file_is_size_checked(essay_paths: Paths) -> None:
         path = folder / name
         original = path.read_bytes()
         path.write_bytes(original + b"\0")
-        with pytest.raises(IndexCorruptError, match=r"run qa index --full"):
+        with pytest.raises(
+            IndexCorruptError,
+            match=rf"damaged \({name} has {len(original) + 1:,} bytes, not .*\): run qa index to repair",
+        ):
             Store.open(essay_paths.index)
         path.write_bytes(original)
     Store.open(essay_paths.index).close()
@@ -250,3 +255,35 @@ def test_manifest_of_another_format_version_needs_a_full_rebuild(essay_paths: Pa
 def test_no_index_yet_says_to_build_one(paths: Paths) -> None:
     with pytest.raises(IndexMissingError, match="run qa index"):
         Store.open(paths.index)
+
+
+def test_a_builder_waiting_on_a_failed_first_build_takes_the_lock_of_the_folder_again(tmp_path: Path) -> None:
+    """A first build that fails removes the folder it created; a second one waiting on its lock builds there."""
+    index = tmp_path / "new" / "index"
+    holding, failing = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with contextlib.suppress(RuntimeError), lock.locked(index, SilentReporter()):
+            holding.set()
+            failing.wait(10)
+            raise RuntimeError("the corpus has no passages")
+
+    reporter = SilentReporter()
+    seen: list[bool] = []
+
+    def second() -> None:
+        with lock.locked(index, reporter):
+            seen.append((index / lock.LOCK).is_file())
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    threads[0].start()
+    assert holding.wait(10)
+    threads[1].start()
+    deadline = time.monotonic() + 10
+    while not reporter.warnings and time.monotonic() < deadline:
+        time.sleep(0.02)
+    failing.set()
+    for thread in threads:
+        thread.join(20)
+    assert reporter.warnings == [f"another qa index is building {index}; waiting for it to finish"]
+    assert seen == [True], "the second build held the lock of a folder that exists"

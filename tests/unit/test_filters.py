@@ -11,7 +11,7 @@ from qa.index.building import build
 from qa.index.stores.files import store
 from qa.index.stores.files.store import Store
 from qa.kernel.errors import InputError
-from qa.kernel.filters import Condition, Filter, make_filter, parse_condition
+from qa.kernel.filters import Condition, Filter, make_filter, parse_condition, read_filter
 from qa.kernel.paths import Paths
 from qa.kernel.progress import SilentReporter
 from tests.corpora import topic_paragraph
@@ -43,6 +43,53 @@ def test_unreadable_conditions_say_what_is_expected(text: str) -> None:
 def test_an_empty_path_pattern_is_refused() -> None:
     with pytest.raises(InputError, match="--in needs a path pattern"):
         make_filter([" / "])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", Filter()),
+        ("   ", Filter()),
+        ("in:notes", make_filter(["notes"])),
+        ("in:'related/*' in:*.pdf", make_filter(["related/*", "*.pdf"])),
+        ("date>=2024-01-01 tags~china", make_filter([], ["date>=2024-01-01", "tags~china"])),
+        ("publication=MIT Technology Review", make_filter([], ["publication=MIT Technology Review"])),
+        ("'publication=MIT Technology Review' in:notes", make_filter(["notes"], ["publication=MIT Technology Review"])),
+        ("date >= 2024-01-01 authors~triolo", make_filter([], ["date>=2024-01-01", "authors~triolo"])),
+        ("--in notes --where date>=2024-01-01", make_filter(["notes"], ["date>=2024-01-01"])),
+        ("--where 'title~fool s' --in x/", make_filter(["x"], ["title~fool s"])),
+        ("title~fool's errand", make_filter([], ["title~fool's errand"])),
+    ],
+)
+def test_a_filter_typed_as_one_line_reads_as_the_options_do(text: str, expected: Filter) -> None:
+    assert read_filter(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("date", "cannot read the filter 'date'"),
+        ("in:", "--in needs a path pattern"),
+        ("--in", "--in needs a value"),
+        ("in:notes --where", "--where needs a value"),
+    ],
+)
+def test_an_unreadable_filter_line_says_what_is_expected(text: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        read_filter(text)
+
+
+@pytest.mark.parametrize(
+    "found",
+    [
+        make_filter(["notes", "related/*"], ["date>=2024-01-01"]),
+        make_filter([], ["publication=MIT Technology Review", "title~fool's errand"]),
+        make_filter(["my notes"], []),
+        Filter(),
+    ],
+)
+def test_a_filter_round_trips_through_its_text(found: Filter) -> None:
+    assert read_filter(found.as_text()) == found
 
 
 @pytest.mark.parametrize(

@@ -11,49 +11,8 @@ from qa.index import building
 from qa.index.stores.files.store import Store
 from qa.kernel.paths import Paths
 from qa.kernel.progress import SilentReporter
-from tests.corpora import HTML, load_file
+from tests.corpora import HTML, load_file, long_line, make_pdf
 from tests.fakes import FakeEmbedder
-
-
-def make_pdf(pages: list[list[str]], title: str | None = None) -> bytes:
-    """A minimal PDF with a Helvetica text layer: one list of lines per page."""
-    objects: list[str] = [
-        "<< /Type /Catalog /Pages 2 0 R >>",
-        "",
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    kids: list[str] = []
-    for lines in pages:
-        shown = [f"({line.replace('(', '[').replace(')', ']')}) Tj T*" for line in lines]
-        stream = "\n".join(["BT /F1 10 Tf 14 TL 40 800 Td", *shown, "ET"])
-        objects.append(f"<< /Length {len(stream.encode('latin-1'))} >>\nstream\n{stream}\nendstream")
-        page = "/Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >>"
-        objects.append(f"<< {page} /Contents {len(objects)} 0 R >>")
-        kids.append(f"{len(objects)} 0 R")
-    objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} >>"
-    info = ""
-    if title:
-        objects.append(f"<< /Title ({title}) >>")
-        info = f" /Info {len(objects)} 0 R"
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1")
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += "".join(f"{offset:010d} 00000 n \n" for offset in offsets).encode()
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R{info} >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
-
-
-def long_line(subject: str) -> str:
-    """One line of about 60 words: an unwrapped paragraph of its own."""
-    return (
-        f"The {subject} grew slowly during the decade because new plants needed permits, skilled workers and power. "
-        f"Planners in the region said the {subject} would double only if the grid were expanded and the training "
-        f"programmes at local colleges were funded for at least five more years, which nobody could promise."
-    )
 
 
 def test_html_main_text_title_and_citation(paths: Paths) -> None:

@@ -1,4 +1,5 @@
-"""Importing the core and the CLI stays light: no torch, sentence-transformers or textual until needed."""
+"""Importing the core and the CLI stays light: no torch, sentence-transformers, textual or matplotlib until needed;
+answering (qa index, qa ask, the app) never loads torch or matplotlib."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from tests.probes import probe
 
 __all__ = ["onnx_cache"]
 
-HEAVY = ("torch", "sentence_transformers", "transformers", "textual")
+HEAVY = ("torch", "sentence_transformers", "transformers", "textual", "matplotlib")
 TORCH = {"torch", "sentence_transformers", "transformers"}
+NOT_SERVING = TORCH | {"matplotlib"}  # matplotlib draws qa eval's pictures only
 QUESTION = "Which company leads global chip foundries?"
 LIGHT = (
     "qa.documents.loading",
@@ -23,6 +25,9 @@ LIGHT = (
     "qa.index.building",
     "qa.answering.retrieval",
     "qa.interfaces.cli.main",
+    "qa.evaluation.reports",
+    "qa.evaluation.pictures",
+    "qa.interfaces.mcp.server",
 )
 
 
@@ -47,17 +52,18 @@ def test_cli_help_does_not_load_heavy_libraries() -> None:
 def test_the_probe_does_see_heavy_imports() -> None:
     # Guards the two tests above against a probe that could never fail.
     assert "textual" in loaded_after("import textual.app")
+    assert "matplotlib" in loaded_after("from qa.evaluation import pictures\npictures._figure()")
 
 
 @pytest.mark.model
-def test_index_ask_and_the_app_import_neither_torch_nor_sentence_transformers_once_exported(
+def test_index_ask_and_the_app_import_neither_torch_nor_matplotlib_once_exported(
     onnx_cache: Path, essay_paths: Paths
 ) -> None:
     location = ["--corpus", str(essay_paths.corpus), "--index", str(essay_paths.index)]
     for command in (["index", *location], ["ask", "--json", *location, QUESTION]):
         loaded = loaded_after(f"from qa.interfaces.cli.main import run\nassert run({command!r}) == 0")
         assert "onnxruntime" in loaded, "the probe did embed"
-        assert not loaded & TORCH, command[0]
+        assert not loaded & NOT_SERVING, command[0]
     found = probe(app.APP_PROBE, str(essay_paths.corpus), str(essay_paths.index), "", QUESTION)
     assert found["answered_at"] is not None, "the app answered"
-    assert "onnxruntime" in found["modules"] and not set(found["modules"]) & TORCH
+    assert "onnxruntime" in found["modules"] and not set(found["modules"]) & NOT_SERVING

@@ -38,6 +38,17 @@ def test_the_essay_means_the_document_with_authors(library: Searcher) -> None:
     assert card.passage.text[slice(*card.highlight)].startswith("authors:")
 
 
+def test_a_document_answer_is_ordered_by_the_scores_it_shows(library: Searcher) -> None:
+    answer = library.ask("Who wrote the essay?", Settings(k=5))
+    scores = [hit.score for hit in answer.hits]
+    assert scores[0] == 1.0, "the card's line holds the authors"
+    assert scores == sorted(scores, reverse=True)
+    opening = library.store.passages([1])[0]  # the essay's first passage after its card
+    assert opening.kind == "text" and opening.doc_id == ESSAY.name
+    assert opening.id in {hit.passage.id for hit in answer.hits}, "the opening paragraph is still cited"
+    assert all(hit.retrieval_score is None and hit.verifier_score is None for hit in answer.hits)
+
+
 def test_the_speech_means_the_document_so_titled_and_its_date_line(library: Searcher) -> None:
     answer = library.ask("When was the speech delivered? When did it come out?")
     assert answer.scope == "speech.md"
@@ -49,7 +60,8 @@ def test_a_detail_the_card_lacks_is_refused_with_the_reason(library: Searcher) -
     answer = library.ask("Which magazine ran it?", Settings(doc="speech.md"))
     assert not answer.answered
     assert answer.reason == "its front matter gives no venue"
-    assert answer.hits[0].passage.kind == "front matter"
+    card = answer.hits[-1]
+    assert card.passage.kind == "front matter" and card.score == 0.0, "cited, below the passages, for lacking it"
 
 
 def test_a_document_without_a_card_falls_back_to_ordinary_answers(library: Searcher) -> None:

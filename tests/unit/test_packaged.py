@@ -13,9 +13,8 @@ from qa.index.stores.files.store import Store
 from qa.kernel.filters import make_filter
 from qa.kernel.paths import Paths
 from qa.kernel.progress import SilentReporter
-from tests.corpora import load_file, make_docx, make_epub
+from tests.corpora import load_file, long_line, make_docx, make_epub
 from tests.fakes import FakeEmbedder
-from tests.unit.test_formats import long_line
 
 
 def load_cleanly(path: Path, corpus: Path, *, title: str, author: str, date: str) -> Document:

@@ -20,8 +20,8 @@ from qa.index import building
 from qa.index.lexical import LexicalIndex
 from qa.index.manifest import Changes, Manifest
 from qa.index.stores import registry
-from qa.index.stores.base import Written
-from qa.index.stores.shared import lexical_text, passage_key
+from qa.index.stores.base import Health, Written
+from qa.index.stores.shared import generation_health, lexical_text, passage_key
 from qa.kernel.errors import IndexCorruptError, InputError
 from qa.kernel.filters import Filter
 from qa.kernel.paths import Paths, StoreSpec, resolve
@@ -315,6 +315,18 @@ class MemoryBackend:
     def status(self, index: Path, found: Manifest) -> dict[str, Any]:
         return {"kind": "memory", "generations": len(SPACE.get(self.location_of(index, found), {}))}
 
+    def health(self, index: Path, found: Manifest, verify: bool = False) -> Health:
+        health = generation_health(index / found.generation, found.files, verify)
+        if health.damaged:
+            return health
+        try:
+            held = _generation(index, found)
+        except IndexCorruptError as error:
+            return health.adding([str(error)])
+        if len(held.passages) != found.passages:
+            return health.adding([f"memory holds {len(held.passages)} passages, not {found.passages}"])
+        return health
+
     def describe(self, report: dict[str, Any]) -> str:
         return f"memory, {report['generations']} generations"
 
@@ -406,3 +418,23 @@ def test_a_registered_backend_builds_updates_and_answers_the_gold_set(
         assert comparable(in_memory) == comparable(on_files), mode
         assert in_memory.hit_at == on_files.hit_at and in_memory.mrr_at_10 == on_files.mrr_at_10
     assert in_memory.hit_at["hit@5"] > 0.5, "the gold set is answered, not merely answered alike"
+
+
+def test_a_registered_backend_reports_its_health_and_the_pipeline_rebuilds_what_is_damaged(
+    memory: MemoryBackend, corpus: Path, tmp_path: Path
+) -> None:
+    from qa.engine.status import index_status
+
+    paths = resolve(corpus, tmp_path / "index", registry.parse_store("memory:essay"))
+    building.build(paths, FakeEmbedder(), SilentReporter())
+    assert not index_status(paths, lambda message: None).damaged
+    found = building.open_store(paths.index).manifest
+    del SPACE["essay"][found.generation]  # the store lost the generation the manifest names
+    status = index_status(paths, lambda message: None)
+    assert status.damaged and status.as_json()["damage"] == [f"no generation {found.generation} in memory"]
+    embedder = FakeEmbedder()
+    result = building.build(paths, embedder, SilentReporter())
+    assert result.repaired and not result.noop and result.embedded == result.passages, "nothing of it was trusted"
+    assert (result.added, result.changed, result.changes.removed) == ([], [], []), "told against its manifest"
+    assert not index_status(paths, lambda message: None).damaged
+    assert building.build(paths, embedder, SilentReporter()).noop

@@ -4,13 +4,13 @@ retrieval uses it (with a fake verifier; the shipped model in `model` tests)."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from qa.answering.retrieval import Searcher, Settings, abstention_reason
+from qa.answering.retrieval import Searcher, Settings, abstention_reason, ordering_scores
 from qa.documents.chunking import Passage
 from qa.engine.engine import Engine
 from qa.index.building import build
@@ -203,3 +203,43 @@ def test_rerank_orders_the_verified_passages_by_their_best_sentence(essay_store:
     assert sorted(hit.passage.id for hit in ranked.hits[:verified]) == sorted(top)
     assert [hit.passage.id for hit in ranked.hits[verified:]] == [hit.passage.id for hit in plain.hits[verified:]]
     assert [hit.rank for hit in ranked.hits] == list(range(1, len(ranked.hits) + 1))
+
+
+def test_ordering_scores_are_the_weighted_mean_of_probability_and_retrieval_score() -> None:
+    assert ordering_scores([0.8, 0.6, 0.4], {}, 1.0) == [0.8, 0.6, 0.4]
+    mean = ordering_scores([0.8, 0.6, 0.4], {0: 0.1, 1: 0.9}, 1.0)
+    assert mean == pytest.approx([0.45, 0.75, 0.2]), "a passage the verifier did not read counts as probability 0"
+    assert ordering_scores([0.8, 0.6], {0: 0.1, 1: 0.9}, 0.0) == pytest.approx([0.1, 0.9])
+    assert ordering_scores([0.8, 0.6], {0: 0.1, 1: 0.9}, 3.0) == pytest.approx([0.625, 0.675])
+
+
+class LaterFirstVerifier:
+    """A verifier that trusts later candidates more (they come passage by passage), so that it reorders them."""
+
+    name = "later-first"
+
+    def verify(self, question: str, candidates: Sequence[Candidate]) -> np.ndarray:
+        return np.linspace(0.1, 1.0, len(candidates))
+
+
+def test_reranked_results_show_the_score_that_orders_them_and_keep_both_scores(essay_store: Store) -> None:
+    settings = Settings(verifier_threshold=0.0, verify_passages=3, k=6)
+    question = "Which company leads global chip foundries?"
+    plain = Searcher(essay_store, FakeEmbedder()).ask(question, settings)
+    answer = Searcher(essay_store, FakeEmbedder(), LaterFirstVerifier()).ask(question, settings)
+    scores = [hit.score for hit in answer.hits]
+    assert scores == sorted(scores, reverse=True)
+    assert [hit.passage.id for hit in answer.hits[:3]] == [hit.passage.id for hit in plain.hits[:3]][::-1]
+    assert [hit.verifier_score is not None for hit in answer.hits] == [True] * 3 + [False] * 3
+    for hit, before in zip(answer.hits, [*plain.hits[:3][::-1], *plain.hits[3:]], strict=True):
+        assert hit.retrieval_score == before.score == before.retrieval_score
+        probability = hit.verifier_score or 0.0
+        expected = (probability + settings.rerank_blend * before.score) / (1 + settings.rerank_blend)
+        assert hit.score == pytest.approx(expected, abs=2e-4)
+    passage = answer.as_json()["passages"][0]
+    top = answer.hits[0]
+    assert (passage["score"], passage["retrieval_score"], passage["verifier_score"]) == (
+        top.score,
+        top.retrieval_score,
+        top.verifier_score,
+    )

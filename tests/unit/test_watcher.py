@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import queue
 import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -119,6 +120,25 @@ def test_documents_and_folders_count(tmp_path: Path, name: str) -> None:
     assert not ignored(corpus / name if name else corpus, corpus)
 
 
+def test_a_file_without_a_suffix_is_ignored_unless_it_is_or_was_a_folder_of_documents(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    (corpus / "notes").mkdir(parents=True)
+    (corpus / "Makefile").write_text("all:\n")
+    indexed = ["notes/a.md", "gone/b.md", "v1.2/c.md"]
+
+    def held() -> list[str]:
+        return indexed
+
+    assert ignored(corpus / "Makefile", corpus, indexed=held), "a file of a kind qa does not read"
+    assert ignored(corpus / "sedwU69oR", corpus, indexed=held), "sed -i's temporary file, renamed away"
+    assert ignored(corpus / "notes" / "sedAbC123", corpus, indexed=held)
+    assert ignored(corpus / "empty-folder", corpus, indexed=held), "gone, and held no documents"
+    assert not ignored(corpus / "notes", corpus, indexed=held), "a folder"
+    assert not ignored(corpus / "gone", corpus, indexed=held), "a folder of documents, moved away"
+    assert not ignored(corpus / "v1.2", corpus, indexed=held), "a folder whose name has a dot"
+    assert not ignored(corpus / "sedwU69oR", corpus, indexed=lambda: None), "what the index holds is unknown"
+
+
 def test_the_index_folder_is_ignored_even_inside_the_corpus(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     assert ignored(corpus / "index" / "manifest.json", corpus, corpus / "index")
@@ -156,6 +176,35 @@ def test_editor_saves_and_swap_files_give_one_update_or_none(running: Running) -
     assert update.result is not None
     assert update.result.changes.changed == ["orchard.md"]
     assert [update for update in running.quiet(1.0) if update.kind == "built"] == []
+
+
+def test_sed_in_place_gives_one_update_after_the_document_alone(running: Running) -> None:
+    # The user's step: `sed -i` writes sedXXXXXX beside the file and renames it over the file; the update was logged
+    # "after ferry.md, sedwU69oR".
+    corpus = running.paths.corpus
+    path = write_doc(corpus, "notes/ferry.md", "island ferry timetable")
+    running.next(built)
+    before = len(running.seen)
+    subprocess.run(["sed", "-i", "s/timetable/schedule/", str(path)], check=True)
+    update = running.next(built)
+    assert update.result is not None
+    assert update.result.changes.changed == ["notes/ferry.md"]
+    assert update.trigger == ("notes/ferry.md",)
+    assert update.changes == 1
+    assert running.quiet(1.0) == []
+    assert [seen.trigger for seen in running.seen[before:] if seen.trigger] == [("notes/ferry.md",)] * 2
+
+
+def test_a_folder_of_documents_moved_out_of_the_corpus_is_followed(running: Running, tmp_path: Path) -> None:
+    corpus = running.paths.corpus
+    write_doc(corpus, "archive/orchard.md", "orchard apple harvest")
+    running.next(built)
+    (corpus / "archive").rename(tmp_path / "archive-elsewhere")
+    update = running.next(
+        lambda update: built(update) and update.result is not None and bool(update.result.changes.removed)
+    )
+    assert update.trigger == ("archive",)
+    assert running.ids() == ["no-winners-ai-race.md"]
 
 
 def test_renames_of_files_and_folders_are_followed(running: Running) -> None:

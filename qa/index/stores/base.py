@@ -6,11 +6,13 @@ reader and writer, its own status and its scale benchmark), registered in `qa.in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+
+from qa.kernel.errors import IndexCorruptError
 
 if TYPE_CHECKING:
     from qa.documents.base import Document
@@ -150,6 +152,51 @@ class KeptStore(Protocol):
         ...
 
 
+REPAIR = "run qa index to repair"
+
+
+@dataclass(frozen=True)
+class Health:
+    """What a backend found wrong with the generation a manifest names (no problems: whole). The cheap checks read
+    no more than file sizes, array headers and counts; `verified_files` and `verified_bytes` count what a content
+    check read to compare checksums (0: none)."""
+
+    problems: tuple[str, ...] = ()
+    verified_files: int = 0
+    verified_bytes: int = 0
+    seconds: float = 0.0
+
+    @property
+    def damaged(self) -> bool:
+        """Whether anything is wrong."""
+        return bool(self.problems)
+
+    @property
+    def summary(self) -> str:
+        """The problems in a few words: the first three, and how many more."""
+        shown = "; ".join(self.problems[:3])
+        more = len(self.problems) - 3
+        return f"{shown} and {more} more" if more > 0 else shown
+
+    def adding(self, problems: Sequence[str]) -> Health:
+        """This health with more problems."""
+        return replace(self, problems=(*self.problems, *problems))
+
+    def error(self, index: Path) -> IndexCorruptError:
+        """The error that opening the damaged index in `index` raises."""
+        return IndexCorruptError(f"index in {index} is damaged ({self.summary}): {REPAIR}")
+
+    def as_json(self) -> dict[str, Any]:
+        """Whether it is damaged, the problems, and what a content check read."""
+        return {
+            "damaged": self.damaged,
+            "problems": list(self.problems),
+            "verified_files": self.verified_files,
+            "verified_bytes": self.verified_bytes,
+            "seconds": round(self.seconds, 3),
+        }
+
+
 @dataclass(frozen=True)
 class Written:
     """What a store wrote of one generation: the files of its generation folder (with their sizes), its
@@ -263,6 +310,12 @@ class StoreBackend(Protocol):
 
     def status(self, index: Path, found: Manifest) -> dict[str, Any]:
         """The store's own part of `qa status --json` (empty: nothing to add)."""
+        ...
+
+    def health(self, index: Path, found: Manifest, verify: bool = False) -> Health:
+        """What is wrong with the generation `found` names, cheaply (its files there and of their sizes, array
+        shapes and counts against the manifest's); with `verify`, also every file's content against the checksum
+        the build recorded. What cannot be reached now is no damage."""
         ...
 
     def describe(self, report: dict[str, Any]) -> str:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from qa.evaluation import reports
-from qa.kernel.wording import plural
+from qa.kernel.wording import not_in_corpus, plural
 
 if TYPE_CHECKING:
     from qa.answering.answer import Answer, Hit
@@ -26,14 +26,18 @@ def render_answer(answer: Answer) -> str:
     """The plain-text answer: cited passages with the answering sentence emphasised."""
     color = sys.stdout.isatty()
     width = min(shutil.get_terminal_size((100, 24)).columns, 100)
-    lines: list[str] = []
+    missing = not_in_corpus(answer.unknown)
     if not answer.hits:
-        return "No passages matched: no indexed passage shares a word with the question."
+        nothing = "No passages matched: no indexed passage shares a word with the question."
+        return f"{nothing}\n{missing}" if missing else nothing
+    lines: list[str] = []
     if answer.scope:
         lines.append(f"About {answer.scope}:")
     if not answer.answered:
         why = f" ({answer.reason})" if answer.reason else ""
         lines.append(click.style(f"No confident answer in the corpus{why}. Nearest passages:", fg="yellow", bold=True))
+    if missing:
+        lines.append(click.style(missing, fg="yellow"))
     for hit in answer.hits:
         header = f"{hit.rank}. {answer.citation(hit)}  [{hit.score:.3f}]"
         lines.append(click.style(header, bold=True) if color else header)
@@ -67,18 +71,26 @@ def _wrap_with_highlight(hit: Hit, width: int, color: bool, dim: bool) -> list[s
 
 def render_build(result: BuildResult) -> str:
     """What `qa index` and `qa add` print after a build."""
+    health = result.health
+    verified = ""
+    if health is not None and health.verified_files and not health.damaged:
+        verified = (
+            f"; content verified: {plural(health.verified_files, 'file')}, "
+            f"{health.verified_bytes / 1e6:.1f} MB in {health.seconds:.2f} s"
+        )
     if result.noop:
         return (
             f"index is up to date: {plural(result.documents, 'document')}, {plural(result.passages, 'passage')} "
-            f"({result.seconds:.2f} s)"
+            f"({result.seconds:.2f} s){verified}"
         )
-    changes = result.changes
-    return (
+    skipped = f"; {len(result.skipped)} skipped" if result.skipped else ""
+    built = (
         f"indexed {plural(result.documents, 'document')}, {plural(result.passages, 'passage')} "
         f"in {result.seconds:.1f} s "
-        f"({result.embedded} embedded; {len(changes.added)} added, {len(changes.changed)} changed, "
-        f"{len(changes.removed)} removed)"
+        f"({result.embedded} embedded; {len(result.added)} added, {len(result.changed)} changed, "
+        f"{len(result.changes.removed)} removed{skipped}){verified}"
     )
+    return f"index was damaged ({health.summary}): rebuilt; {built}" if health is not None and health.damaged else built
 
 
 def render_eval(data: dict[str, Any]) -> str:
@@ -92,6 +104,9 @@ def render_eval(data: dict[str, Any]) -> str:
         f"gold {data['gold']}: {first['answerable']} answerable, {first['unanswerable']} unanswerable; k = {data['k']}"
     ]
     lines += [f"{row[0]:8} " + " ".join(f"{cell:>9}" for cell in row[1:]) for row in reports.metric_table(data)]
+    if thresholds := reports.threshold_table(data):
+        lines += ["", f"{reports.THRESHOLD_TITLE}:"]
+        lines += [f"{row[0]:8} " + " ".join(f"{cell:>12}" for cell in row[1:]) for row in thresholds]
     if types := reports.type_table(data):
         lines += ["", "by question type:"]
         lines += [f"{row[0]:8} {row[1]:15}" + " ".join(f"{cell:>9}" for cell in row[2:]) for row in types]

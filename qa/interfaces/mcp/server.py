@@ -20,9 +20,10 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 from urllib.parse import quote, unquote
 
+from qa.documents.chunking import PassageKind
 from qa.interfaces.mcp import tool_arguments
 from qa.kernel.errors import InputError, QAError
 from qa.kernel.progress import once
@@ -71,38 +72,137 @@ ASK_SCHEMA: dict[str, Any] = {
     "required": ["question"],
     "additionalProperties": False,
 }
-_PASSAGE_SCHEMA = {
+_OFFSET = {"type": ["integer", "null"], "minimum": 0}
+_PASSAGE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "rank": {"type": "integer"},
+        "rank": {"type": "integer", "minimum": 1},
         "passage_id": {"type": "string"},
         "doc_id": {"type": "string"},
         "title": {"type": "string"},
         "citation": {"type": "string"},
-        "score": {"type": "number"},
-        "start": {"type": "integer"},
-        "end": {"type": "integer"},
+        "score": {"type": "number", "description": "The score the passages are ordered by, best first."},
+        "retrieval_score": {
+            "type": ["number", "null"],
+            "description": "The fused retrieval score (null for a passage chosen without retrieval).",
+        },
+        "verifier_score": {
+            "type": ["number", "null"],
+            "description": "The answer verifier's probability for the passage's best sentence (null when not read).",
+        },
+        "start": _OFFSET
+        | {"description": "Offset of the passage in the document's text; null for a metadata card (not a slice)."},
+        "end": _OFFSET | {"description": "Offset just past the passage; null for a metadata card."},
         "text": {"type": "string"},
-        "highlight": {"type": ["array", "null"], "items": {"type": "integer"}},
+        "highlight": {
+            "type": ["array", "null"],
+            "items": {"type": "integer", "minimum": 0},
+            "minItems": 2,
+            "maxItems": 2,
+            "description": "The answering sentence as [start, end] offsets within text.",
+        },
+        "kind": {
+            "enum": list(get_args(PassageKind)),
+            "description": "text: a passage of the body; front matter: a document's YAML card (start/end slice the "
+            "file); metadata: the card of an HTML, PDF, Word or EPUB file, built from its metadata.",
+        },
         "uri": {"type": "string"},
     },
-    "required": ["doc_id", "citation", "start", "end", "text", "highlight", "uri"],
+    "required": [
+        "rank",
+        "passage_id",
+        "doc_id",
+        "title",
+        "citation",
+        "score",
+        "retrieval_score",
+        "verifier_score",
+        "start",
+        "end",
+        "text",
+        "highlight",
+        "kind",
+        "uri",
+    ],
+    "additionalProperties": False,
+}
+_FILTER_SCHEMA: dict[str, Any] = {
+    "type": ["object", "null"],
+    "properties": {"in": _STRINGS, "where": _STRINGS},
+    "required": ["in", "where"],
+    "additionalProperties": False,
+    "description": "The filter the search used (null when none).",
 }
 ANSWER_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "question": {"type": "string"},
         "answered": {"type": "boolean"},
-        "mode": {"type": "string"},
-        "confidence": {"type": "number"},
-        "reason": {"type": ["string", "null"]},
+        "mode": {"enum": list(MODES)},
+        "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+        "unknown": _STRINGS | {"description": "Names in the question that the corpus never mentions."},
+        "reason": {"type": ["string", "null"], "description": "Why the answer abstains (null when answered)."},
+        "scope": {
+            "type": ["string", "null"],
+            "description": "The document a question about a document as a whole was taken to mean.",
+        },
         "passages": {"type": "array", "items": _PASSAGE_SCHEMA},
-        "filter": {"type": ["object", "null"]},
+        "filter": _FILTER_SCHEMA,
     },
-    "required": ["question", "answered", "confidence", "reason", "passages"],
+    "required": ["question", "answered", "mode", "confidence", "unknown", "reason", "scope", "passages", "filter"],
+    "additionalProperties": False,
 }
 LIST_SCHEMA: dict[str, Any] = {"type": "object", "properties": _FILTERS, "additionalProperties": False}
 STATUS_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": False}
+DOCUMENTS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "count": {"type": "integer", "minimum": 0},
+        "documents": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "title": {"type": "string"},
+                    "uri": {"type": "string"},
+                    "passages": {"type": "integer", "minimum": 0},
+                    "metadata": {"type": "object", "description": "Front matter, or the file format's own metadata."},
+                },
+                "required": ["id", "title", "uri", "passages", "metadata"],
+                "additionalProperties": False,
+            },
+        },
+        "filter": _FILTER_SCHEMA,
+    },
+    "required": ["count", "documents", "filter"],
+    "additionalProperties": False,
+}
+INDEX_STATUS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "corpus": {"type": "string"},
+        "index": {"type": "string"},
+        "built": {"type": "boolean"},
+        "stale": {"type": "boolean"},
+        "damaged": {"type": "boolean"},
+        "damage": {"type": "array", "items": {"type": "string"}},
+        "documents": {"type": "integer", "minimum": 0},
+        "passages": {"type": "integer", "minimum": 0},
+        "model": {"type": "string"},
+        "dimension": {"type": "integer", "minimum": 1},
+        "vector_index": {"type": ["string", "null"]},
+        "built_at": {"type": "string"},
+        "build_seconds": {"type": "number"},
+        "added": _STRINGS,
+        "changed": _STRINGS,
+        "removed": _STRINGS,
+        "document_ids": _STRINGS,
+        "store": {"type": "object", "description": "The store's own report (an index in another store than files)."},
+    },
+    "required": ["corpus", "index", "built", "stale", "damaged", "damage", "documents", "passages"],
+    "additionalProperties": False,
+}
 
 
 def document_uri(doc_id: str) -> str:
@@ -142,7 +242,7 @@ class Library:
         with self._lock:
             status = self.engine.status(self.reporter)
             store = self._store
-            if store is None or status.stale or _generation(status) != self._generation:
+            if store is None or status.stale or status.damaged or _generation(status) != self._generation:
                 store, _ = self.engine.open(self.reporter, status)
                 if status.stale:
                     status = self.engine.status(self.reporter)
@@ -182,10 +282,15 @@ class Library:
         return result
 
     def status(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
-        """The `status` tool: `qa status --json`, after any update."""
+        """The `status` tool: `qa status --json`, after any update; a damaged index is reported as it is (the other
+        tools fail on it, saying that `qa index` repairs it)."""
         tool_arguments.check_names(arguments, STATUS_SCHEMA, "status")
-        _, status = self.current()
-        return status.as_json()
+        with self._lock:
+            found = self.engine.status(self.reporter)
+        if found.damaged:
+            return found.as_json()
+        _, found = self.current()
+        return found.as_json()
 
     def documents(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
         """The `list_documents` tool: each indexed document (passing the filter) with its title, passage count,
@@ -257,7 +362,7 @@ def _mime_type(doc_id: str) -> str:
     return "text/markdown" if suffix in {"md", "markdown", "docx", "epub", "html", "htm"} else "text/plain"
 
 
-TOOLS: dict[str, tuple[str, dict[str, Any], dict[str, Any] | None]] = {
+TOOLS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "ask": (
         "Ask the indexed documents a question. Returns the passages that answer it, best first, each with a "
         "citation to quote, character offsets into the document text (resource uri), the answering sentence as "
@@ -267,15 +372,16 @@ TOOLS: dict[str, tuple[str, dict[str, Any], dict[str, Any] | None]] = {
         ANSWER_SCHEMA,
     ),
     "status": (
-        "The index: documents, passages, model, build time, and whether it matches the corpus.",
+        "The index: documents, passages, model, build time, whether it matches the corpus, and whether it is "
+        "damaged (and how).",
         STATUS_SCHEMA,
-        None,
+        INDEX_STATUS_SCHEMA,
     ),
     "list_documents": (
         "The indexed documents: id, title, passage count, resource uri and metadata (front matter, or a file "
         "format's own: title, author, date...), optionally only those matching in/where filters.",
         LIST_SCHEMA,
-        None,
+        DOCUMENTS_SCHEMA,
     ),
 }
 

@@ -18,6 +18,7 @@ from textual.binding import Binding, BindingType
 from qa.engine.engine import EmbedderFactory, Engine
 from qa.interfaces.tui.help import HelpScreen, help_sections
 from qa.interfaces.tui.main_screen import MainScreen
+from qa.kernel.filters import Filter
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -45,17 +46,18 @@ class QAApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help", tooltip="Show every key"),
         Binding("f2", "screen.cycle_mode", "Mode", tooltip="Switch hybrid → dense → lexical, and ask again"),
+        Binding("f3", "filter", "Filter", tooltip="Ask only some documents: path globs and metadata conditions"),
         Binding("ctrl+r", "screen.history", "History", tooltip="Questions asked before (this and earlier sessions)"),
         Binding("f5", "rebuild", "Rebuild", tooltip="Update the index with the corpus's changes, in the background"),
         Binding("shift+f5", "rebuild(True)", "Rebuild from scratch", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
-    def __init__(self, paths: Paths, engine: Engine, watch: bool = False) -> None:
+    def __init__(self, paths: Paths, engine: Engine, watch: bool = False, search_filter: Filter | None = None) -> None:
         super().__init__()
         self.paths = paths
         self.engine = engine
-        self.main = MainScreen(paths, engine, watch)
+        self.main = MainScreen(paths, engine, watch, search_filter)
 
     def get_default_screen(self) -> MainScreen:
         """The main screen: question, results, build progress and status."""
@@ -90,6 +92,10 @@ class QAApp(App[None]):
         """Rebuild the index in the background, from any screen; the results refresh when it is done."""
         self.main.rebuild(full)
 
+    def action_filter(self) -> None:
+        """Edit the filter, from any screen; the question is asked again under the new one."""
+        self.main.action_filter()
+
     def action_help(self) -> None:
         """Show every key."""
         self.push_screen(HelpScreen(help_sections(self.BINDINGS, self.get_key_display)))
@@ -104,12 +110,26 @@ class QAApp(App[None]):
             lambda: self.action_rebuild(full=True),
         )
         yield SystemCommand("Switch mode", "Cycle hybrid, dense and lexical retrieval", self.main.action_cycle_mode)
+        yield SystemCommand(
+            "Filter the documents", "Ask only documents matching path globs and metadata conditions", self.action_filter
+        )
+        if self.main.search_filter:
+            yield SystemCommand(
+                "Clear the filter",
+                f"Ask every document again (now: {self.main.search_filter})",
+                lambda: self.main.apply_filter(Filter()),
+            )
         yield SystemCommand("Question history", "Ask an earlier question again", self.main.action_history)
 
 
 def create_app(
-    paths: Paths, model: str | None = None, make_embedder: EmbedderFactory | None = None, watch: bool = False
+    paths: Paths,
+    model: str | None = None,
+    make_embedder: EmbedderFactory | None = None,
+    watch: bool = False,
+    search_filter: Filter | None = None,
 ) -> QAApp:
     """The app for the CLI and the tests: `make_embedder` makes the embedder for `model` (tests pass fakes); with
-    `watch` (as `qa` runs it) the index follows the corpus's changes."""
-    return QAApp(paths, Engine(paths, model, make_embedder), watch)
+    `watch` (as `qa` runs it) the index follows the corpus's changes; `search_filter` (`qa tui --in/--where`) is
+    the filter questions start with."""
+    return QAApp(paths, Engine(paths, model, make_embedder), watch, search_filter)

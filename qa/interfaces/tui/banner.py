@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from textual.content import Content
 from textual.widgets import Static
 
-from qa.kernel.wording import plural
+from qa.kernel.wording import not_in_corpus, plural
 
 if TYPE_CHECKING:
     from qa.answering.answer import Answer
@@ -38,23 +38,23 @@ class Banner(Static):
         self.update(Content(""))
 
     def show_answer(self, answer: Answer) -> None:
-        """How many passages, the mode and the confidence; or why no answer is confident."""
+        """How many passages, the mode and the confidence, or why no answer is confident; then, on a line of its
+        own, the names of the question that the corpus lacks."""
         self.set_class(not answer.answered, "-abstained")
         if not answer.hits:
-            self.update(Content.styled("No passages matched the question.", "$text-warning"))
+            shown = Content.styled("No passages matched the question.", "$text-warning")
         elif not answer.answered:
             why = f": {answer.reason}" if answer.reason else ""
-            self.update(
-                Content.assemble(
-                    ("No confident answer in the corpus", "bold $text-warning"),
-                    (f"{why}. Nearest passages ({answer.mode}, confidence {answer.confidence:.2f}):", "$text-muted"),
-                )
+            shown = Content.assemble(
+                ("No confident answer in the corpus", "bold $text-warning"),
+                (f"{why}. Nearest passages ({answer.mode}, confidence {answer.confidence:.2f}):", "$text-muted"),
             )
         else:
-            self.update(
-                Content.assemble(
-                    (plural(len(answer.hits), "cited passage"), "bold"),
-                    (f" about {answer.scope}" if answer.scope else "", "bold"),
-                    (f" · {answer.mode} · confidence {answer.confidence:.2f}", "$text-muted"),
-                )
+            shown = Content.assemble(
+                (plural(len(answer.hits), "cited passage"), "bold"),
+                (f" about {answer.scope}" if answer.scope else "", "bold"),
+                (f" · {answer.mode} · confidence {answer.confidence:.2f}", "$text-muted"),
             )
+        if missing := not_in_corpus(answer.unknown):
+            shown = Content.assemble(shown, "\n", (missing, "$text-warning"))
+        self.update(shown)

@@ -6,11 +6,12 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Grid, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from qa.interfaces.tui.filtering import FilterInput, FilterScreen
 from qa.interfaces.tui.history import HistoryScreen
 from qa.interfaces.tui.keybar import KeyBar
 from qa.interfaces.tui.results import ResultList
@@ -49,14 +50,17 @@ def help_sections(anywhere: Iterable[BindingType], key_display: Callable[[Bindin
         ("Results", [("↑↓ j k", "Move"), *keys(ResultList.BINDINGS)]),
         ("Source", [("↑↓ j k space", "Scroll"), ("g", "Back to the passage"), *keys(SourceScreen.BINDINGS)]),
         ("History", keys(HistoryScreen.BINDINGS)),
+        ("Filter", [*keys(FilterInput.BINDINGS), *keys(FilterScreen.BINDINGS)]),
     ]
 
 
-def key_table(title: str, bindings: list[tuple[str, str]]) -> Content:
-    """A titled two-column list of keys and what they do."""
-    lines = [Content.styled(title, "bold $accent")]
-    lines.extend(Content.assemble((f"  {key:<14}", "bold"), description) for key, description in bindings)
-    return Content("\n").join(lines)
+def key_table(title: str, bindings: list[tuple[str, str]]) -> ComposeResult:
+    """A titled two-column table of keys and what they do; a long description wraps within its column."""
+    yield Static(Content.styled(title, "bold $accent"), classes="help-section")
+    with Grid(classes="key-table"):
+        for key, description in bindings:
+            yield Static(Content.styled(key, "bold"), classes="help-key")
+            yield Static(description, classes="help-description")
 
 
 class HelpScreen(ModalScreen[None]):
@@ -75,7 +79,7 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-box"):
             yield Static(Content.styled("qa — ask your documents", "bold"), id="help-title")
             for title, bindings in self.sections:
-                yield Static(key_table(title, bindings), classes="help-section")
+                yield from key_table(title, bindings)
             yield Static(Content.assemble(("Modes\n", "bold $accent"), MODES_HELP), classes="help-section")
             yield Static(Content.styled("Escape, F1 or q closes this.", "italic $text-muted"), classes="help-section")
         yield KeyBar()

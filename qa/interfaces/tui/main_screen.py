@@ -22,10 +22,11 @@ from qa.interfaces.tui.banner import Banner
 from qa.interfaces.tui.buildbar import BuildBar
 from qa.interfaces.tui.error import ErrorScreen
 from qa.interfaces.tui.explain import Fix, Task, explain_error
+from qa.interfaces.tui.filtering import FilterScreen
 from qa.interfaces.tui.following import CorpusFollower
 from qa.interfaces.tui.guards import while_running
 from qa.interfaces.tui.history import HistoryScreen
-from qa.interfaces.tui.keybar import KeyBar
+from qa.interfaces.tui.keybar import BottomBars, KeyBar
 from qa.interfaces.tui.messages import (
     Answered,
     AskFailed,
@@ -45,6 +46,7 @@ from qa.interfaces.tui.source import SourceScreen
 from qa.interfaces.tui.states import IndexState, ModelState
 from qa.interfaces.tui.status import StatusLine
 from qa.kernel.errors import InputError, ModelError, QAError
+from qa.kernel.filters import Filter
 from qa.kernel.progress import SilentReporter
 from qa.kernel.settings import DEFAULT_MODE, MODES, Mode, Settings
 from qa.kernel.wording import plural
@@ -64,20 +66,23 @@ if TYPE_CHECKING:
 class MainScreen(Screen[None]):
     """Ask questions of the corpus and pick a cited passage to read, mark, copy or edit.
 
-    `index_state` and the model's state drive the build bar and the status line; `queue` keeps the questions.
+    `index_state` and the model's state drive the build bar and the status line; `queue` keeps the questions;
+    questions are asked only of the documents `search_filter` admits (all when it is empty).
     """
 
     mode: var[Mode] = var(DEFAULT_MODE)
+    search_filter: var[Filter] = var(Filter())
     index_state = var(IndexState.OPENING)
     index_status: var[IndexStatus | None] = var(None)
     model_state = var(ModelState.LOADING)
     model_name = var("")
 
-    def __init__(self, paths: Paths, engine: Engine, watch: bool = False) -> None:
+    def __init__(self, paths: Paths, engine: Engine, watch: bool = False, search_filter: Filter | None = None) -> None:
         super().__init__()
         self.paths = paths
         self.engine = engine
         self.follow_corpus = watch
+        self.set_reactive(MainScreen.search_filter, search_filter or Filter())
         self.follower = CorpusFollower(
             engine,
             MessageReporter(self),
@@ -91,17 +96,22 @@ class MainScreen(Screen[None]):
         self._had_selection = False
 
     def compose(self) -> ComposeResult:
-        """Question and mode on top, the results, then build progress, status line and keys."""
+        """Question and mode on top, the results, then build progress; the status line and keys at the bottom."""
         with Horizontal(id="ask-bar"):
             yield QuestionInput()
             yield ModeLabel().data_bind(MainScreen.mode)
         yield Banner()
         yield ResultList(id="results")
         yield BuildBar(id="build")
-        yield StatusLine(id="status").data_bind(
-            MainScreen.index_state, MainScreen.index_status, MainScreen.model_state, MainScreen.model_name
-        )
-        yield KeyBar()
+        with BottomBars():
+            yield StatusLine(id="status").data_bind(
+                MainScreen.index_state,
+                MainScreen.index_status,
+                MainScreen.model_state,
+                MainScreen.model_name,
+                MainScreen.search_filter,
+            )
+            yield KeyBar()
 
     def on_mount(self) -> None:
         """Draw first; load the model and open (or build) the index in the background."""
@@ -168,10 +178,11 @@ class MainScreen(Screen[None]):
         self.follower.stop()
 
     @work(thread=True, exclusive=True, group="ask", exit_on_error=False, name="ask")
-    def run_question(self, ticket: Ticket, store: PassageStore, mode: Mode) -> None:
-        """Answer one question."""
+    def run_question(self, ticket: Ticket, store: PassageStore, mode: Mode, search_filter: Filter) -> None:
+        """Answer one question, from the documents the filter admits (the search itself is restricted, as with
+        `qa ask --in/--where`)."""
         try:
-            answer = self.engine.ask(store, ticket.question, Settings(mode=mode))
+            answer = self.engine.ask(store, ticket.question, Settings(mode=mode, filter=search_filter or None))
         except Exception as error:
             self.post_message(AskFailed(ticket.serial, error))
             return
@@ -333,7 +344,7 @@ class MainScreen(Screen[None]):
                 self.query_one(Banner).waiting("the index" if store is None else "the model to load")
             return
         self.query_one(Banner).searching()
-        self.run_question(ticket, store, self.mode)
+        self.run_question(ticket, store, self.mode, self.search_filter)
 
     def _record(self, question: str) -> None:
         try:
@@ -402,6 +413,22 @@ class MainScreen(Screen[None]):
         """Switch to the next retrieval mode and ask the question again in it."""
         self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
         self.notify(f"Mode: {self.mode}", timeout=2)
+        self.ask_again()
+
+    def action_filter(self) -> None:
+        """Edit the filter in a box; the question is asked again under the new one."""
+        self.app.push_screen(FilterScreen(self.search_filter), self.apply_filter)
+
+    def apply_filter(self, found: Filter | None) -> None:
+        """Ask only the documents `found` admits (every document when it is empty), and ask the question again;
+        None (the box was cancelled) changes nothing."""
+        if found is None or found == self.search_filter:
+            return
+        self.search_filter = found
+        if found:
+            self.notify(f"Only documents matching {found}", title="Filter", timeout=3)
+        else:
+            self.notify("Every document is searched again", title="Filter cleared", timeout=3)
         self.ask_again()
 
     def rebuild(self, full: bool = False) -> None:

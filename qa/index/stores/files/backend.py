@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from qa.index.stores.base import Written
+from qa.index.stores.base import Health, Written
 from qa.kernel.paths import Paths, StoreSpec
 
 if TYPE_CHECKING:
@@ -75,9 +75,13 @@ class FilesBackend:
         return StoreSpec.of(self.name, location)
 
     def open(self, index: Path, found: Manifest) -> StoredIndex:
-        """The generation folder `found` names."""
+        """The generation folder `found` names, once the cheap checks found it whole."""
+        from qa.index.stores.files.health import files_health
         from qa.index.stores.files.store import Store
 
+        health = files_health(index, found)
+        if health.damaged:
+            raise health.error(index)
         return Store.open(index, found)
 
     def writer(
@@ -95,6 +99,12 @@ class FilesBackend:
     def status(self, index: Path, found: Manifest) -> dict[str, Any]:
         """Nothing beyond the manifest: the files are the index."""
         return {}
+
+    def health(self, index: Path, found: Manifest, verify: bool = False) -> Health:
+        """Files, sizes, array headers and counts against the manifest; with `verify`, checksums too."""
+        from qa.index.stores.files.health import files_health
+
+        return files_health(index, found, verify)
 
     def describe(self, report: dict[str, Any]) -> str:
         """The files of the index, as `qa status` would name them."""

@@ -18,7 +18,7 @@ from qa.documents.chunking import Passage
 from qa.index import manifest
 from qa.index.lexical import LexicalIndex
 from qa.index.manifest import FULL_REBUILD, Manifest
-from qa.index.stores.shared import record_passage
+from qa.index.stores.shared import generation_health, record_passage
 from qa.kernel.errors import IndexCorruptError, InputError, QAError
 
 if TYPE_CHECKING:
@@ -103,14 +103,10 @@ class Store:
     def open(cls, index: Path, found: Manifest | None = None) -> Store:
         """Open the generation the manifest names, checking that its files are whole."""
         found = found or manifest.read(index)
-        folder = index / found.generation
-        for name, size in found.files.items():
-            path = folder / name
-            if not path.is_file():
-                raise IndexCorruptError(f"index file {path} is missing: {FULL_REBUILD}")
-            if path.stat().st_size != size:
-                raise IndexCorruptError(f"index file {path} is truncated or changed: {FULL_REBUILD}")
-        return cls(folder, found)
+        health = generation_health(index / found.generation, found.files)
+        if health.damaged:
+            raise health.error(index)
+        return cls(index / found.generation, found)
 
     def load(self) -> None:
         """Open every file now, so that a later build's clean-up cannot take them away from this reader."""

@@ -13,7 +13,7 @@ from qa.kernel.paths import Paths, StoreSpec
 
 if TYPE_CHECKING:
     from qa.index.manifest import Manifest
-    from qa.index.stores.base import OpenCache, StoredIndex, StoreWriter
+    from qa.index.stores.base import Health, OpenCache, StoredIndex, StoreWriter
     from qa.index.stores.synthetic import Note, ScalePoint
 
 
@@ -57,6 +57,12 @@ class MilvusBackend:
         from qa.index.stores.milvus.status import milvus_status
 
         return milvus_status(index, found)
+
+    def health(self, index: Path, found: Manifest, verify: bool = False) -> Health:
+        """The generation folder's files, then the collections and their counts (see `status.milvus_health`)."""
+        from qa.index.stores.milvus.status import milvus_health
+
+        return milvus_health(index, found, verify)
 
     def describe(self, report: dict[str, Any]) -> str:
         """The `qa status` line of the store part of the report."""

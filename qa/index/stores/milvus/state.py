@@ -72,7 +72,14 @@ class MilvusState:
 
     def visible(self, first: str = "row") -> str:
         """The filter that keeps what this generation holds: born by it, not replaced by it."""
-        found = f"born <= {self.generation}"
+        return self._unreplaced(f"born <= {self.generation}", first)
+
+    def committed(self, first: str = "row") -> str:
+        """The same for a collection whose entities carry no birth (the sentences'): rows committed by this
+        generation, not replaced by it."""
+        return self._unreplaced(f"{first} < {self.next_row}", first)
+
+    def _unreplaced(self, found: str, first: str) -> str:
         if self.dead:
             ranges = " or ".join(f"({first} >= {low} and {first} <= {high})" for low, high, _ in self.dead)
             found += f" and not ({ranges})"

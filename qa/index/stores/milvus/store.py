@@ -42,7 +42,7 @@ from qa.index.stores.milvus.state import (
     release,
     resolved_uri,
 )
-from qa.index.stores.shared import record_passage
+from qa.index.stores.shared import generation_health, record_passage
 from qa.kernel.errors import IndexCorruptError, InputError, QAError
 
 if TYPE_CHECKING:
@@ -76,10 +76,9 @@ class MilvusStore:
 
     def _open_view(self, found: Manifest) -> _View:
         folder = self.folder / found.generation
-        for name, size in found.files.items():
-            path = folder / name
-            if not path.is_file() or path.stat().st_size != size:
-                raise IndexCorruptError(f"index file {path} is missing or changed: {FULL_REBUILD}")
+        health = generation_health(folder, found.files)
+        if health.damaged:
+            raise health.error(self.folder)
         try:
             vocabulary = Vocabulary.load(folder)
             layout = Layout.load(folder)

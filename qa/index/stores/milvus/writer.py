@@ -228,6 +228,7 @@ class MilvusUpdate:
         self.fresh_tokens = tokenize([lexical_text(passage) for passage in fresh])
         count_terms(self.fresh_tokens, self.terms, self.frequencies)
         self.passages += len(fresh)
+        self.sentences += sum(len(passage.sentences) for passage in fresh)
         self.tokens += sum(len(found) for found in self.fresh_tokens)
         if not self.passages:
             return 0
