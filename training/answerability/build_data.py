@@ -1,6 +1,6 @@
 """Build the answerability data sets from the blind writers' files, SQuAD's own questions and automatic near misses.
 
-    python -m training.answerability.build_data [--blind /work/blind]
+    python -m training.answerability.build_data [--docs DIR]
 
 Writes under training/answerability/data/:
 - `blind_<set>.jsonl`: the blind writers' questions (scifact_a, scifact_b, wh_a, wh_b, squad), each with its split;
@@ -28,7 +28,7 @@ from pathlib import Path
 
 from qa.documents.chunking import split_sentences
 from qa.evaluation.gold import contains_answer, fold
-from training.answerability.corpora import DATA, SCIFACT, SQUAD, WH
+from training.answerability.corpora import DATA, HERE, SCIFACT, SQUAD, WH, manifest, materialise
 
 SEED = 20261207
 BLIND_SETS = {"scifact_a": "train", "wh_a": "train", "squad": "train", "scifact_b": "heldout", "wh_b": "heldout"}
@@ -56,12 +56,15 @@ def validation_documents(docs: list[str]) -> set[str]:
     return set(ordered[: round(len(ordered) * VALIDATION_SHARE)])
 
 
+BLIND = HERE / "blind"  # the writers' files as they wrote them, with their brief (WRITER.md) and checker
+
+
 def blind_questions(blind: Path, name: str) -> list[dict[str, object]]:
     """The blind file of a set as data rows."""
-    path = blind / "out" / f"{name}.jsonl"
+    path = blind / f"{name}.jsonl"
     if not path.is_file():
         return []
-    validation = validation_documents(sorted(p.name for p in (blind / "docs" / name).glob("*.md")))
+    validation = validation_documents(document_names(name))
     rows = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -207,11 +210,21 @@ def swap(row: dict[str, object], document: Document, rng: random.Random) -> dict
     }
 
 
-def documents(blind: Path) -> dict[tuple[str, str], Document]:
+def document_names(name: str) -> list[str]:
+    """The file names of a set's documents as the writers saw them, from the corpora manifest."""
+    entry = manifest()[name]
+    if entry["kind"] == "squad":
+        return sorted(f"{title}.md" for title in entry["paragraphs"])  # type: ignore[attr-defined]
+    if entry["kind"] == "scifact":
+        return sorted(f"{doc}.md" for doc in entry["ids"])  # type: ignore[attr-defined]
+    return sorted(entry["ids"])  # type: ignore[call-overload]
+
+
+def documents() -> dict[tuple[str, str], Document]:
     """Every training-side document's text by (set, doc id)."""
     texts: dict[tuple[str, str], Document] = {}
     for name in ("scifact_a", "wh_a", "squad"):
-        for path in sorted((blind / "docs" / name).glob("*.md")):
+        for path in sorted(materialise(name).glob("*.md")):
             texts[(name, path.name)] = Document(path.read_text(encoding="utf-8"))
     articles = json.loads(SQUAD.read_text(encoding="utf-8"))["data"]
     for article in articles:
@@ -220,7 +233,7 @@ def documents(blind: Path) -> dict[tuple[str, str], Document]:
     return texts
 
 
-def corpora_manifest(blind: Path) -> dict[str, dict[str, object]]:
+def corpora_manifest(docs: Path) -> dict[str, dict[str, object]]:
     """Each blind set's documents by id, checked against the sources they were made from."""
     out: dict[str, dict[str, object]] = {}
     scifact = {}
@@ -230,28 +243,29 @@ def corpora_manifest(blind: Path) -> dict[str, dict[str, object]]:
             scifact[record["_id"]] = record
     from training.answerability.corpora import scifact_text, squad_text
 
-    for name in ("scifact_a", "scifact_b"):
-        ids = sorted(path.stem for path in (blind / "docs" / name).glob("*.md"))
+    for name in ("scifact_a", "scifact_b", "scifact_c"):
+        ids = sorted(path.stem for path in (docs / name).glob("*.md"))
         for doc in ids:
-            assert scifact_text(scifact[doc]) == (blind / "docs" / name / f"{doc}.md").read_text(encoding="utf-8")
+            assert scifact_text(scifact[doc]) == (docs / name / f"{doc}.md").read_text(encoding="utf-8")
         out[name] = {"kind": "scifact", "source": "../shared/data/scifact/corpus.jsonl", "ids": ids}
     articles = {a["title"]: a for a in json.loads(SQUAD.read_text(encoding="utf-8"))["data"]}
-    paragraphs: dict[str, list[int]] = {}
-    for path in sorted((blind / "docs" / "squad").glob("*.md")):
-        text = path.read_text(encoding="utf-8")
-        numbers = [int(n) for n in re.findall(r"^\[P(\d+)\] ", text, flags=re.MULTILINE)]
-        contexts = [p["context"] for p in articles[path.stem]["paragraphs"]]
-        assert squad_text(path.stem, contexts, numbers) == text
-        paragraphs[path.stem] = numbers
-    out["squad"] = {
-        "kind": "squad",
-        "source": "../shared/data/squad2-train/train-v2.0-first10.json",
-        "paragraphs": paragraphs,
-    }
-    for name in ("wh_a", "wh_b"):
-        ids = sorted(path.name for path in (blind / "docs" / name).glob("*.md"))
+    for name in ("squad", "squad_ho"):
+        paragraphs: dict[str, list[int]] = {}
+        for path in sorted((docs / name).glob("*.md")):
+            text = path.read_text(encoding="utf-8")
+            numbers = [int(n) for n in re.findall(r"^\[P(\d+)\] ", text, flags=re.MULTILINE)]
+            contexts = [p["context"] for p in articles[path.stem]["paragraphs"]]
+            assert squad_text(path.stem, contexts, numbers) == text
+            paragraphs[path.stem] = numbers
+        out[name] = {
+            "kind": "squad",
+            "source": "../shared/data/squad2-train/train-v2.0-first10.json",
+            "paragraphs": paragraphs,
+        }
+    for name in ("wh_a", "wh_b", "wh_c"):
+        ids = sorted(path.name for path in (docs / name).glob("*.md"))
         for doc in ids:
-            assert (WH / doc).read_bytes() == (blind / "docs" / name / doc).read_bytes()
+            assert (WH / doc).read_bytes() == (docs / name / doc).read_bytes()
         out[name] = {"kind": "wh", "source": "training/answerability/corpora/wh", "ids": ids}
     return out
 
@@ -264,14 +278,20 @@ def write(path: Path, rows: list[dict[str, object]]) -> None:
 def main() -> None:
     """Build every data set and print the counts."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--blind", type=Path, default=Path("/work/blind"), help="the blind writers' folder")
+    parser.add_argument(
+        "--docs",
+        type=Path,
+        help="the documents folder the writers read (one folder a set): rebuild data/corpora.json from it and check it"
+        " against the sources; without it the committed data/corpora.json says which documents each set has",
+    )
     args = parser.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)
-    (DATA / "corpora.json").write_text(json.dumps(corpora_manifest(args.blind), indent=1, ensure_ascii=False) + "\n")
+    if args.docs is not None:
+        (DATA / "corpora.json").write_text(json.dumps(corpora_manifest(args.docs), indent=1, ensure_ascii=False) + "\n")
     counts: Counter[tuple[str, str, str]] = Counter()
     sources: list[dict[str, object]] = []
     for name in BLIND_SETS:
-        rows = blind_questions(args.blind, name)
+        rows = blind_questions(BLIND, name)
         write(DATA / f"blind_{name}.jsonl", rows)
         sources.extend(row for row in rows if row["split"] != "heldout")
         for row in rows:
@@ -281,7 +301,7 @@ def main() -> None:
     sources.extend(own)
     for row in own:
         counts[("squad_own", str(row["split"]), "answerable" if row["answerable"] else "near miss")] += 1
-    texts = documents(args.blind)
+    texts = documents()
     swaps, removed = [], []
     for row in sources:
         if not row["answerable"]:
