@@ -16,7 +16,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,8 @@ import numpy as np
 from qa.answering.answer_types import answer_type
 from qa.index.lexical import tokenize
 from qa.kernel.errors import ModelError
+from qa.models.verifier.model import Candidate as Read
+from qa.models.verifier.model import Verifier, neighbours
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
 
 MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "answerability"
 MODEL_FILE = "answerability.json"
-MODEL_SHA256 = "8bfde4abed28ffbf9700cbc37a9fa12846a1e6a50d0dd08d81c71c9d02d202c2"
+MODEL_SHA256 = "dee8b041a2c5879a0d78652fa13dd24dead6cb585a77b760f45014c0c09f29e3"
 REBUILD = "python -m training.answerability.train (or reinstall qa: the model ships in qa/models/answerability)"
 DECISION_PASSAGES = 5  # the candidate set: the first this many distinct passages of the ranking...
 SENTENCES_PER_PASSAGE = 3  # ...and this many of each one's sentences (by cosine plus word overlap)
@@ -111,6 +113,14 @@ class Judgement:
     logits: np.ndarray
     confidence: float
     features: np.ndarray = field(repr=False)
+    checked: float | None = None  # the verifier's logit for the best candidate, when it checked
+    verified: dict[int, float] = field(default_factory=dict)  # its probability for each candidate it read
+
+    def passage_verified(self, passage: int) -> float | None:
+        """The verifier's probability for the best candidate of one passage (the one highlighted), or None when it
+        did not read that one."""
+        found = [i for i, c in enumerate(self.candidates) if c.passage == passage]
+        return self.verified.get(max(found, key=lambda i: self.logits[i])) if found else None
 
     @property
     def best(self) -> Candidate | None:
@@ -408,6 +418,56 @@ def _share_all(names: list[set[str]], found: set[str] | frozenset[str]) -> float
 
 
 @dataclass(frozen=True)
+class Check:
+    """How the verifier checks the model's best candidates: it reads the `sentences` best by the model's logit;
+    each read candidate's logit gains `blend` times the verifier's logit (a candidate it did not read, its lowest);
+    `confidence` adds `weight` times the verifier's logit of the candidate that ends up best."""
+
+    sentences: int
+    blend: float
+    weight: float
+    verifier: str = ""  # the sha256 of the verifier file it was fitted with ("": any)
+
+
+def check(
+    question: str,
+    supports: Sequence[Support],
+    candidates: Sequence[Candidate],
+    logits: np.ndarray,
+    verifier: Verifier,
+    check: Check,
+) -> tuple[np.ndarray, float, dict[int, float]]:
+    """The verifier reads the best `check.sentences` candidates; their logits after the check, its logit for the
+    best, and its probability for each candidate it read (by candidate index)."""
+    top = np.argsort(-logits, kind="stable")[: check.sentences].tolist()
+    read = [verifier_candidate(supports[candidates[i].passage], candidates[i].sentence) for i in top]
+    probabilities = np.asarray(verifier.verify(question, read), dtype=np.float64)
+    out, checked = checked_logits(logits, probabilities, check)
+    return out, checked, dict(zip(top, probabilities.tolist(), strict=True))
+
+
+def checked_logits(logits: np.ndarray, probabilities: np.ndarray, check: Check) -> tuple[np.ndarray, float]:
+    """The candidates' logits once the verifier gave `probabilities` to the best len(probabilities) of them, and its
+    logit for the candidate that is best after the check."""
+    top = np.argsort(-logits, kind="stable")[: len(probabilities)]
+    clipped = np.clip(probabilities, 1e-6, 1 - 1e-6)
+    found = np.log(clipped / (1 - clipped))
+    out = logits + check.blend * float(found.min())
+    out[top] = logits[top] + check.blend * found
+    best = int(np.argmax(out))
+    where = np.flatnonzero(top == best)
+    return out, float(found[where[0]]) if len(where) else float(found.min())
+
+
+def verifier_candidate(support: Support, index: int) -> Read:
+    """Sentence `index` of a candidate passage as the verifier reads it: with its neighbours, the passage's title and
+    the sentence's cosine with the question."""
+    passage = support.passage
+    texts = [passage.text[start:end] for start, end in passage.sentences]
+    return replace(neighbours(texts, index, passage.title), similarity=float(support.cosines[index]))
+
+
+@dataclass(frozen=True)
 class Weights:
     """The model, two logistic stages: the candidate stage scores each candidate sentence (standardised features,
     weights, bias); the question stage turns the best candidate's logit, its margin over the runner-up and its
@@ -424,6 +484,7 @@ class Weights:
     question_bias: float
     threshold: float
     rerank_blend: float = -1.0
+    check: Check | None = None
 
     @property
     def columns(self) -> list[int]:
@@ -443,6 +504,7 @@ class Weights:
             float(raw["question_bias"]),
             float(raw["threshold"]),
             float(raw.get("rerank_blend", -1.0)),
+            Check(**raw["check"]) if raw.get("check") else None,
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -457,6 +519,7 @@ class Weights:
             "question_bias": round(self.question_bias, 8),
             "threshold": self.threshold,
             "rerank_blend": self.rerank_blend,
+            "check": None if self.check is None else asdict(self.check),
         }
 
     def standardised(self, features: np.ndarray) -> np.ndarray:
@@ -478,11 +541,14 @@ class Weights:
             [[float(ordered[0]), float(ordered[0]) - second], self.standardised(features[best : best + 1])[0]]
         )
 
-    def confidence(self, features: np.ndarray, logits: np.ndarray) -> float:
-        """The calibrated probability that the best candidate answers (0 without candidates)."""
+    def confidence(self, features: np.ndarray, logits: np.ndarray, checked: float | None = None) -> float:
+        """The calibrated probability that the best candidate answers (0 without candidates); `checked`, the
+        verifier's logit for the best candidate when the check ran, adds its weight."""
         if not len(logits):
             return 0.0
         value = float(self.question_inputs(features, logits) @ self.question_weights + self.question_bias)
+        if checked is not None and self.check is not None:
+            value += self.check.weight * checked
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, value))))
 
 
@@ -511,13 +577,27 @@ class AnswerabilityModel:
             self._weights = read_weights(self.path, self.sha256)
         self.signals.vectors.load()
 
-    def judge(self, question: str, supports: Sequence[Support], unknown: int = 0) -> Judgement:
-        """The candidates of a question, their logits and the calibrated confidence."""
+    def judge(
+        self, question: str, supports: Sequence[Support], unknown: int = 0, verifier: Verifier | None = None
+    ) -> Judgement:
+        """The candidates of a question, their logits and the calibrated confidence; with a verifier, and weights
+        that ask for its check, the verifier reads the best candidates too."""
         weights = self.weights
         with _one_blas_thread():  # small products: threads cost more than they save (and stall on a busy machine)
             candidates, features = self.signals.features(question, supports, unknown)
         logits = weights.logits(features)
-        return Judgement(tuple(candidates), logits, weights.confidence(features, logits), features)
+        checked: float | None = None
+        verified: dict[int, float] = {}
+        if verifier is not None and weights.check is not None and len(logits):
+            fitted, found = weights.check.verifier, getattr(verifier, "sha256", None)
+            if fitted and found and fitted != found:
+                raise ModelError(
+                    f"the answerability model {self.path} was fitted with another answer verifier ({fitted[:12]}…, "
+                    f"not {found[:12]}…); rebuild it with {REBUILD}"
+                )
+            logits, checked, verified = check(question, supports, candidates, logits, verifier, weights.check)
+        confidence = weights.confidence(features, logits, checked)
+        return Judgement(tuple(candidates), logits, confidence, features, checked, verified)
 
 
 @cache
@@ -551,9 +631,16 @@ def read_weights(path: Path, sha256: str | None) -> Weights:
         ) from error
     size = len(weights.features)
     shapes = (len(weights.mean), len(weights.scale), len(weights.weights), len(weights.question_weights) - 2)
+    if weights.check is not None and weights.check.sentences < 1:
+        raise ModelError(f"the answerability model {path} checks no candidate; rebuild it with {REBUILD}")
     if not set(weights.features) <= set(FEATURES) or shapes != (size,) * 4:
         raise ModelError(f"the answerability model {path} was trained on other features; rebuild it with {REBUILD}")
     return weights
+
+
+def shipped_check() -> Check | None:
+    """Whether the shipped model asks the verifier to check its best candidates, and how."""
+    return read_weights(MODEL_DIR / MODEL_FILE, MODEL_SHA256).check
 
 
 def supports_of(

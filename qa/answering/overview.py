@@ -33,6 +33,8 @@ GENRE_BOOST = 0.3  # passages of the kind of document a question names ("the ess
 MAX_DOCUMENTS = 500  # beyond this many documents, kinds are not looked up
 _AUTHORED = ("authors", "author")
 _GENRES = {word: _AUTHORED for word in ("essay", "article", "piece", "op-ed", "column", "authors", "writers")}
+# Kinds of document that have authors but are not what "the essay" or "the article" means.
+_OTHER_GENRES = re.compile(r"\b(memo|memorandum|minutes|notes|letter|report|speech|remarks|statement)\b")
 _GENRE_WORD = re.compile(
     r"\b(essay|article|piece|op-?ed|column|authors|writers|statement|speech|remarks|readout|executive order|"
     r"memorandum|fact sheet)\b",
@@ -52,7 +54,8 @@ class Located:
 
 def preferred(store: PassageStore, question: str) -> set[str]:
     """The documents of the kind the question names: an essay, article or piece, or its authors, mean documents
-    with authors; a statement, speech, readout or order, documents so titled. Empty when it names none, when every
+    with authors (those named a memo, minutes, notes, a letter, report or speech only when no other has authors);
+    a statement, speech, readout or order, documents so titled. Empty when it names none, when every
     document would do, or when the corpus is too large to look through."""
     word = _genre(question)
     if word is None:
@@ -65,9 +68,16 @@ def preferred(store: PassageStore, question: str) -> set[str]:
         doc_id
         for doc_id, (title, metadata) in details.items()
         if (fields is not None and any(metadata.get(field) for field in fields))
-        or (fields is None and word.replace("-", " ") in f"{title} {doc_id.replace('-', ' ')}".lower())
+        or (fields is None and word.replace("-", " ") in _named(title, doc_id))
     }
+    if fields is not None:  # an essay's authors: not those of a document named a memo, minutes or a speech
+        found = {doc_id for doc_id in found if not _OTHER_GENRES.search(_named(details[doc_id][0], doc_id))} or found
     return set() if len(found) == len(details) else found
+
+
+def _named(title: str, doc_id: str) -> str:
+    """A document's title and file name, lower-cased, hyphens and underscores as spaces."""
+    return re.sub(r"[-_.]", " ", f"{title} {doc_id}").lower()
 
 
 def prefer(store: PassageStore, ranking: Ranking, question: str) -> Ranking:

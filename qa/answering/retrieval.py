@@ -81,7 +81,7 @@ class Searcher:
             about = answer_about(self.store, question, asked, ranking.rows, settings, began)
             if about is not None:
                 return about
-        judged = self.answerability is not None and self.verifier is None and ranking.query_vector is not None
+        judged = self.answerability is not None and ranking.query_vector is not None
         # every decision reads a fixed candidate set, whatever k is: the first DECISION_PASSAGES passages
         chosen = self._choose(ranking.rows, max(settings.k, DECISION_PASSAGES), _exhaustive(asked))
         scores = {row: ranking.fused[row] * (1.0 if passage.kind == "text" else CARD_WEIGHT) for row, passage in chosen}
@@ -92,10 +92,13 @@ class Searcher:
         verified = None
         best: dict[int, float] = {}
         judgement: Judgement | None = None
+        checked: dict[int, float] = {}  # the verifier's check of the answerability model's best candidates
         unknown = tuple(self.store.unknown_names(question))
         if judged:
-            chosen, scored, highlights, judgement = self._judge(question, ranking, chosen, scored, highlights, unknown)
-        elif self.verifier is not None and chosen:
+            chosen, scored, highlights, judgement, checked = self._judge(
+                question, ranking, chosen, scored, highlights, unknown
+            )
+        elif self.verifier is not None and self.answerability is None and chosen:
             highlights, verified, best = self._verify(
                 question, [passage for _, passage in chosen], scored, highlights, settings
             )
@@ -113,7 +116,7 @@ class Searcher:
                 lexical=round(ranking.lexical[row], 4) if row in ranking.lexical else None,
                 highlight=highlights[i][0],
                 retrieval_score=round(retrieval[i], 4),
-                verifier_score=round(best[i], 4) if i in best else None,
+                verifier_score=round(best[i], 4) if i in best else round(checked[i], 4) if i in checked else None,
             )
             for rank, (i, (row, passage)) in enumerate(zip(order, chosen, strict=True), start=1)
         )
@@ -220,10 +223,12 @@ class Searcher:
         list[tuple[np.ndarray, np.ndarray]],
         list[tuple[tuple[int, int] | None, float]],
         Judgement,
+        dict[int, float],
     ]:
         """The answerability model's reading of the fixed candidate set (the first DECISION_PASSAGES passages):
         each of those passages highlighted at its best candidate sentence and, with a rerank blend, reordered by it
-        plus the blend times its retrieval score."""
+        plus the blend times its retrieval score; and, by position, the verifier's best probability for each
+        passage whose sentences it checked."""
         assert self.answerability is not None
         decision = len(chosen[:DECISION_PASSAGES])
         supports = supports_of(
@@ -234,15 +239,19 @@ class Searcher:
             [support for support, _ in scored[:decision]],
             CARD_WEIGHT,
         )
-        judgement = self.answerability.judge(question, supports, len(unknown))
+        judgement = self.answerability.judge(question, supports, len(unknown), self.verifier)
         updated = list(highlights)
         best: dict[int, float] = {}
+        checked: dict[int, float] = {}
         for number in range(decision):
             found = judgement.passage_best(number)
             if found is not None:
                 index, logit = found
                 updated[number] = (chosen[number][1].sentences[index], logit)
                 best[number] = logit
+            verified = judgement.passage_verified(number)
+            if verified is not None:
+                checked[number] = verified
         blend = self.answerability.weights.rerank_blend
         if blend >= 0 and best:
             rank = {i: best[i] + blend * supports[i].fused for i in best}
@@ -251,7 +260,8 @@ class Searcher:
             chosen = [chosen[i] for i in order]
             scored = [scored[i] for i in order]
             updated = [updated[i] for i in order]
-        return chosen, scored, updated, judgement
+            checked = {place: checked[i] for place, i in enumerate(order) if i in checked}
+        return chosen, scored, updated, judgement, checked
 
     def _verify(
         self,

@@ -265,10 +265,12 @@ class _TimedAnswerability(AnswerabilityModel):
         super().__init__()
         self.seconds: list[float] = []
 
-    def judge(self, question: str, supports: Sequence[Support], unknown: int = 0) -> Judgement:
-        """The model's judgement, timed."""
+    def judge(
+        self, question: str, supports: Sequence[Support], unknown: int = 0, verifier: Verifier | None = None
+    ) -> Judgement:
+        """The model's judgement (with the verifier's check, when it runs), timed."""
         began = time.perf_counter()
-        found = super().judge(question, supports, unknown)
+        found = super().judge(question, supports, unknown, verifier)
         self.seconds.append(time.perf_counter() - began)
         return found
 
@@ -277,15 +279,17 @@ def _query_latency(
     paths: Paths, embedder: Embedder, questions: list[str]
 ) -> tuple[dict[str, list[float]], float | None]:
     """Seconds of each warm ask per mode, question by question in turn, and answer checking's p50 share of hybrid
-    asks in milliseconds (the verifier's when it is on, else the answerability model's; None without either)."""
+    asks in milliseconds (the answerability model's, its verifier check included; without it, the verifier's; None
+    without either)."""
     from qa.engine.engine import default_verifier
 
     inner = default_verifier()
     timed = _TimedVerifier(inner) if inner is not None else None
-    judge = _timed_answerability() if timed is None else None
+    judge = _timed_answerability()
     searcher = Searcher(building.open_store(paths.index), embedder, timed, judge)
     if judge is not None:
         judge.load()
+    checking = judge if judge is not None else timed
     for question in questions[:3]:
         for mode in MODES:
             searcher.ask(question, Settings(mode=mode))
@@ -293,16 +297,13 @@ def _query_latency(
     asked: dict[str, list[float]] = {mode: [] for mode in MODES}
     for question in questions:
         for mode in MODES:
-            for timer in (timed, judge):
-                if timer is not None:
-                    timer.seconds.clear()
+            if checking is not None:
+                checking.seconds.clear()
             began = time.perf_counter()
             searcher.ask(question, Settings(mode=mode))
             asked[mode].append(time.perf_counter() - began)
-            if mode == "hybrid":
-                for timer in (timed, judge):
-                    if timer is not None:
-                        verifier_seconds.extend(timer.seconds)
+            if mode == "hybrid" and checking is not None:
+                verifier_seconds.extend(checking.seconds)
     searcher.store.close()
     verifier_p50 = round(percentile_ms(verifier_seconds, 50), 2) if verifier_seconds else None
     return asked, verifier_p50

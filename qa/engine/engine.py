@@ -31,9 +31,10 @@ DEFAULT_BATCH = 32
 EmbedderFactory = Callable[[str | None], Embedder]
 VerifierFactory = Callable[[], "Verifier | None"]
 AnswerabilityFactory = Callable[[], "AnswerabilityModel | None"]
-VERIFIER_ENV = "QA_VERIFIER"  # "on" answers with the cross-encoder verifier instead of the answerability model
+VERIFIER_ENV = "QA_VERIFIER"  # "off": no cross-encoder check; "on": the verifier even without the answerability model
 ANSWERABILITY_ENV = "QA_ANSWERABILITY"  # "off": the similarity checks decide instead of the answerability model
 _OFF = {"off", "0", "no", "false"}
+_ON = {"on", "1", "yes", "true"}
 
 
 @runtime_checkable
@@ -105,12 +106,21 @@ def serial(embedder: Embedder, lock: threading.Lock) -> SerialEmbedder:
 
 
 def default_verifier() -> Verifier | None:
-    """The cross-encoder answer verifier when $QA_VERIFIER is "on" (off by default: the answerability model decides,
-    faster and better on held-out questions; README, Evaluation)."""
+    """The cross-encoder answer verifier: beside the answerability model, when the shipped model's weights ask it to
+    check their best candidates; alone ($QA_ANSWERABILITY=off), only when $QA_VERIFIER is "on"; never when
+    $QA_VERIFIER is "off"."""
     import os
 
-    if os.environ.get(VERIFIER_ENV, "").strip().lower() not in {"on", "1", "yes", "true"}:
+    setting = os.environ.get(VERIFIER_ENV, "").strip().lower()
+    if setting in _OFF:
         return None
+    if setting not in _ON:
+        if os.environ.get(ANSWERABILITY_ENV, "").strip().lower() in _OFF:
+            return None
+        from qa.answering.answerability import shipped_check
+
+        if shipped_check() is None:
+            return None
     from qa.models.verifier.model import OnnxVerifier
 
     return OnnxVerifier()
@@ -195,7 +205,7 @@ class Engine:
             if isinstance(verifier, Loadable):
                 verifier.load()  # loaded already, or raises the error the thread met
             judge = self.answerability
-            if judge is not None and verifier is None:
+            if judge is not None:
                 judge.load()
             self._loaded = True
         found = getattr(embedder.inner, "warnings", [])

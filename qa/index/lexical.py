@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import bisect
 import logging
+import math
 import re
-from collections.abc import Container, Sequence
-from functools import cache
+from collections.abc import Iterable, Sequence
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +28,10 @@ PARAMETERS: dict[str, Any] = {
 }
 
 
+MIN_STARTING = 3  # a name's word this long or longer is known when it starts an indexed word...
+LONGER = 3  # ...at most this many letters longer ("cin" of "cin2", not "paris" of "parishion")
+MIN_STEM_PREFIX = 5  # an indexed word this long or longer may start a name's word...
+STEM_PREFIX_SHARE = 0.6  # ...when it holds at least this share of its letters
 _WORD = re.compile(r"(?u)\b\w\w+\b")
 _CAPITALISED = r"(?:[A-Z][\w-]*[a-z][\w-]*|[A-Z]{3,})\b"
 _NAME = re.compile(rf"\b{_CAPITALISED}(?:[ \t]+{_CAPITALISED})*")
@@ -90,16 +96,47 @@ class LexicalIndex:
 
     def unknown_names(self, question: str) -> list[str]:
         """Names in the question (runs of capitalised words) of which no word occurs in any indexed passage."""
-        return unknown_names(question, self.retriever.vocab_dict)
+        return unknown_names(question, self.vocabulary)
+
+    @cached_property
+    def vocabulary(self) -> Lexicon:
+        """The indexed words, for telling which names of a question the corpus knows."""
+        return Lexicon(self.retriever.vocab_dict)
 
 
-def unknown_names(question: str, vocabulary: Container[str]) -> list[str]:
-    """Names in the question (runs of capitalised words) none of whose stemmed words is in the vocabulary."""
+class Lexicon:
+    """A corpus's stemmed words, sorted. A word of a question is known when it is indexed; when it starts an indexed
+    word at most LONGER letters longer ("CIN" of an indexed "CIN2", "Europe" of "European"); or when an indexed word
+    of at least MIN_STEM_PREFIX letters and STEM_PREFIX_SHARE of its length starts it ("Egyptians" when "Egypt" is
+    indexed)."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self.words = sorted(words)
+        self.exact = frozenset(self.words)
+
+    def knows(self, stem: str) -> bool:
+        """Whether the stemmed word `stem` is known to the corpus."""
+        if stem in self.exact:
+            return True
+        if len(stem) >= MIN_STARTING:
+            at = bisect.bisect_left(self.words, stem)
+            while at < len(self.words) and self.words[at].startswith(stem):
+                if len(self.words[at]) <= len(stem) + LONGER:
+                    return True
+                at += 1
+        for size in range(len(stem) - 1, max(MIN_STEM_PREFIX, math.ceil(len(stem) * STEM_PREFIX_SHARE)) - 1, -1):
+            if stem[:size] in self.exact:
+                return True
+        return False
+
+
+def unknown_names(question: str, vocabulary: Lexicon) -> list[str]:
+    """Names in the question (runs of capitalised words) none of whose stemmed words the vocabulary knows."""
     words = question.split(maxsplit=1)
     after_first_word = len(question) - len(words[1]) if len(words) == 2 else 0  # its capital says nothing
     names = [match.group() for match in _NAME.finditer(question, after_first_word)]
     return [
         name
         for name, stems in zip(names, tokenize(names), strict=True)
-        if stems and not any(stem in vocabulary for stem in stems)
+        if stems and not any(vocabulary.knows(stem) for stem in stems)
     ]

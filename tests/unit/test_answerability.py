@@ -8,6 +8,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +18,11 @@ from qa.answering import answerability
 from qa.answering.answerability import (
     FEATURES,
     AnswerabilityModel,
+    Check,
     Signals,
     Support,
     Weights,
+    checked_logits,
     content_terms,
     names_of,
     numbers_of,
@@ -33,8 +36,9 @@ from qa.kernel.errors import ModelError
 from qa.kernel.paths import Paths
 from qa.kernel.progress import SilentReporter
 from qa.kernel.settings import Settings
+from qa.models.verifier.model import Candidate
 from tests.conftest import build_index
-from tests.fakes import FakeEmbedder, given
+from tests.fakes import FakeEmbedder, FakeVerifier, given
 
 _WORD = re.compile(r"\w+")
 
@@ -207,6 +211,63 @@ def test_the_highlight_is_the_best_candidate_of_its_passage(essay_store: Store, 
     top = answer.hits[0]
     assert top.highlight is not None
     assert "TSMC" in top.passage.text[top.highlight[0] : top.highlight[1]]
+
+
+def test_the_check_reorders_the_read_candidates_and_leaves_the_unread_below() -> None:
+    logits = np.array([2.0, 1.0, 0.5, -1.0])
+    # the verifier read the best two: it prefers the second (probability 0.9) to the first (0.1)
+    out, checked = checked_logits(logits, np.array([0.1, 0.9]), Check(2, 1.0, 0.5))
+    assert int(np.argmax(out)) == 1
+    assert checked == pytest.approx(np.log(0.9 / 0.1))
+    low = np.log(0.1 / 0.9)
+    assert out[2] == pytest.approx(0.5 + low) and out[3] == pytest.approx(-1.0 + low)
+    plain, first = checked_logits(logits, np.array([0.1, 0.9]), Check(2, 0.0, 0.5))
+    assert np.array_equal(plain, logits) and first == pytest.approx(low)  # no blend: the model's best, checked
+
+
+class SureVerifier(FakeVerifier):
+    """A verifier that gives every candidate the same probability, noting its batches."""
+
+    def __init__(self, probability: float, sha256: str | None = None) -> None:
+        super().__init__()
+        self.probability = probability
+        self.sha256 = sha256  # of the file it stands for, as the shipped verifier has one
+
+    def verify(self, question: str, candidates: Sequence[Candidate]) -> np.ndarray:
+        self.batches.append(len(candidates))
+        return np.full(len(candidates), self.probability)
+
+
+def test_the_verifier_checks_the_best_candidates_and_moves_the_confidence(essay_store: Store, tmp_path: Path) -> None:
+    question = "Which company leads global chip foundries?"
+    plain = Searcher(essay_store, FakeEmbedder(), None, judge(tmp_path / "plain", weights(0.0))).ask(question)
+    checked = replace(weights(0.0), check=Check(2, 1.0, 0.5))
+    sure, unsure = SureVerifier(0.9), SureVerifier(0.1)
+    trusted = Searcher(essay_store, FakeEmbedder(), sure, judge(tmp_path / "checked", checked)).ask(question)
+    doubted = Searcher(essay_store, FakeEmbedder(), unsure, judge(tmp_path / "checked", checked)).ask(question)
+    assert sure.batches == unsure.batches == [2]  # one batch of the model's two best candidates
+    assert doubted.confidence < plain.confidence < trusted.confidence
+    assert {hit.verifier_score for hit in trusted.hits} - {None} == {0.9}  # the passages it read say so
+    assert all(hit.verifier_score is None for hit in plain.hits)
+    assert (
+        [h.passage.id for h in doubted.hits]
+        == [h.passage.id for h in plain.hits]
+        == [h.passage.id for h in trusted.hits]
+    )
+    for k in (1, 3, 8):
+        again = Searcher(essay_store, FakeEmbedder(), unsure, judge(tmp_path / "checked", checked))
+        assert again.ask(question, Settings(k=k)).confidence == doubted.confidence  # whatever k is
+    assert read_weights(*model_file(tmp_path / "round", checked)).check == Check(2, 1.0, 0.5)
+
+
+def test_a_check_fitted_with_another_verifier_is_a_one_line_error(essay_store: Store, tmp_path: Path) -> None:
+    fitted = replace(weights(0.0), check=Check(2, 1.0, 0.5, verifier="a" * 64))
+    other = SureVerifier(0.9, "b" * 64)
+    searcher = Searcher(essay_store, FakeEmbedder(), other, judge(tmp_path, fitted))
+    with pytest.raises(ModelError, match="fitted with another answer verifier"):
+        searcher.ask("Which company leads global chip foundries?")
+    same = SureVerifier(0.9, "a" * 64)
+    assert Searcher(essay_store, FakeEmbedder(), same, judge(tmp_path / "same", fitted)).ask("Which company?").hits
 
 
 def test_engine_makes_the_model_through_its_seam_and_the_environment_turns_it_off(

@@ -38,6 +38,15 @@ def test_the_essay_means_the_document_with_authors(library: Searcher) -> None:
     assert card.passage.text[slice(*card.highlight)].startswith("authors:")
 
 
+def test_the_essay_is_not_a_memo_that_has_an_author_too(library: Searcher, paths: Paths) -> None:
+    memo = "---\ntitle: Okavango memo\nauthor: Kefilwe Dube\n---\n" + topic_paragraph("orchard", 2) + "\n"
+    (paths.corpus / "memo.md").write_text(memo, encoding="utf-8")
+    build(paths, FakeEmbedder(), SilentReporter())
+    searcher = Searcher(Store.open(paths.index), FakeEmbedder())
+    assert searcher.ask("Who wrote this essay?").scope == ESSAY.name
+    assert searcher.ask("Who wrote the memo?").scope == "memo.md"
+
+
 def test_a_document_answer_is_ordered_by_the_scores_it_shows(library: Searcher) -> None:
     answer = library.ask("Who wrote the essay?", Settings(k=5))
     scores = [hit.score for hit in answer.hits]

@@ -11,6 +11,7 @@ import pytest
 
 from qa.answering.retrieval import MAX_QUESTION_CHARS, Answer, Searcher, Settings, clean_question, fuse
 from qa.index.building import build
+from qa.index.lexical import Lexicon, tokenize, unknown_names
 from qa.index.stores.files.store import Store
 from qa.kernel.errors import InputError
 from qa.kernel.paths import Paths
@@ -246,3 +247,14 @@ def test_fuse() -> None:
     hybrid = fuse(dense, lexical, Settings(mode="hybrid", dense_weight=0.5))
     assert hybrid == pytest.approx({1: 0.4, 2: 0.6, 3: 0.25})
     assert fuse({}, {4: 0.0}, Settings(mode="lexical")) == {4: 0.0}
+
+
+def test_names_known_by_a_longer_or_shorter_indexed_word_are_not_unknown() -> None:
+    text = "CIN2 lesions in European and Egypt cohorts; a list of Listeria-free farms; parishioners"
+    vocabulary = Lexicon(tokenize([text])[0])
+    assert unknown_names("What was the CIN risk?", vocabulary) == []  # it starts "cin2"
+    assert unknown_names("What did the study find in Europe?", vocabulary) == []  # "europ" starts "european"
+    assert unknown_names("What share of Egyptians?", vocabulary) == []  # the indexed "egypt" starts "egyptian"
+    assert unknown_names("Was it seen in Delaware or in Ohio?", vocabulary) == ["Delaware", "Ohio"]
+    assert unknown_names("Which farms near Listowel?", vocabulary) == ["Listowel"]  # "list" is too short to start it
+    assert unknown_names("What about Paris?", vocabulary) == ["Paris"]  # "parishion" is too much longer

@@ -3,13 +3,18 @@ retrieval uses it (with a fake verifier; the shipped model in `model` tests)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 from collections.abc import Iterator, Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from qa.answering import answerability
+from qa.answering.answerability import Check
 from qa.answering.retrieval import Searcher, Settings, abstention_reason, ordering_scores
 from qa.documents.chunking import Passage
 from qa.engine.engine import Engine
@@ -112,11 +117,24 @@ def test_engine_makes_the_verifier_once_through_its_seam(essay_paths: Paths, ess
     assert Engine(essay_paths, make_embedder=given(FakeEmbedder()), make_verifier=lambda: None).verifier is None
 
 
-def test_default_verifier_is_off_unless_the_environment_turns_it_on(
-    essay_paths: Paths, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("check", [None, Check(2, 1.0, 0.5)])
+def test_default_verifier_checks_when_the_shipped_model_asks_and_the_environment_overrides(
+    essay_paths: Paths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, check: Check | None
 ) -> None:
+    folder = tmp_path / "shipped"
+    folder.mkdir()
+    raw = json.loads((answerability.MODEL_DIR / answerability.MODEL_FILE).read_text())
+    raw["check"] = None if check is None else asdict(check)
+    (folder / answerability.MODEL_FILE).write_text(json.dumps(raw))
+    monkeypatch.setattr(answerability, "MODEL_DIR", folder)
+    monkeypatch.setattr(
+        answerability, "MODEL_SHA256", hashlib.sha256((folder / answerability.MODEL_FILE).read_bytes()).hexdigest()
+    )
     monkeypatch.delenv("QA_VERIFIER")
-    assert Engine(essay_paths).verifier is None  # the answerability model decides by default (issue 21)
+    monkeypatch.delenv("QA_ANSWERABILITY")
+    assert isinstance(Engine(essay_paths).verifier, OnnxVerifier) == (check is not None)
+    monkeypatch.setenv("QA_ANSWERABILITY", "off")  # the similarity checks decide: no verifier unless asked for
+    assert Engine(essay_paths).verifier is None
     for off in ("off", "OFF", "0", "no"):
         monkeypatch.setenv("QA_VERIFIER", off)
         assert Engine(essay_paths).verifier is None

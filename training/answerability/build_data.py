@@ -31,7 +31,16 @@ from qa.evaluation.gold import contains_answer, fold
 from training.answerability.corpora import DATA, HERE, SCIFACT, SQUAD, WH, manifest, materialise
 
 SEED = 20261207
-BLIND_SETS = {"scifact_a": "train", "wh_a": "train", "squad": "train", "scifact_b": "heldout", "wh_b": "heldout"}
+BLIND_SETS = {
+    "scifact_a": "train",
+    "wh_a": "train",
+    "squad": "train",
+    "scifact_c": "train",
+    "wh_c": "train",
+    "scifact_b": "heldout",
+    "wh_b": "heldout",
+    "squad_ho": "heldout",
+}
 SQUAD_TRAIN_ARTICLES = (
     "Beyoncé",
     "Frédéric_Chopin",
@@ -223,7 +232,7 @@ def document_names(name: str) -> list[str]:
 def documents() -> dict[tuple[str, str], Document]:
     """Every training-side document's text by (set, doc id)."""
     texts: dict[tuple[str, str], Document] = {}
-    for name in ("scifact_a", "wh_a", "squad"):
+    for name in (name for name, split in BLIND_SETS.items() if split == "train"):
         for path in sorted(materialise(name).glob("*.md")):
             texts[(name, path.name)] = Document(path.read_text(encoding="utf-8"))
     articles = json.loads(SQUAD.read_text(encoding="utf-8"))["data"]

@@ -2,7 +2,8 @@
 
     python -m training.answerability.evaluate [SET ...] [--json OUT.json]
 
-Each blind set is asked over its own corpus (`corpora.py`), the held-out SQuAD articles' questions in open retrieval
+A training set is measured on its validation documents alone. Each blind set is asked over its own corpus
+(`corpora.py`), the held-out SQuAD articles' questions in open retrieval
 over all ten shared articles; every question through `Searcher.ask` with default settings (k = 5), so the figures
 are what `qa ask` gives. Only the blind writers' own questions are asked (no automatic near misses). Uses nothing
 but the engine's public API, so the same script measures an older tree (put it first on PYTHONPATH).
@@ -21,21 +22,26 @@ import time
 from pathlib import Path
 from typing import Any
 
+from qa.answering.answerability import AnswerabilityModel
 from qa.engine.engine import Engine
 from qa.evaluation import squad
 from qa.evaluation.gold import auroc, contains_answer
 from qa.kernel.paths import Paths
 from qa.kernel.progress import SilentReporter
 from qa.kernel.settings import Settings
+from qa.models.verifier.model import OnnxVerifier
 from training.answerability.corpora import DATA, OUT, SQUAD, materialise
 
 HELDOUT_ARTICLES = ("Spectre_(2015_film)", "To_Kill_a_Mockingbird", "Solar_energy")
 STATUS = {
-    "scifact_a": "tuned",
-    "wh_a": "tuned",
-    "squad": "tuned",
+    "scifact_a": "validation",
+    "scifact_c": "validation",
+    "wh_a": "validation",
+    "wh_c": "validation",
+    "squad": "validation",
     "scifact_b": "held-out",
     "wh_b": "held-out",
+    "squad_ho": "held-out",
     "squad_heldout": "held-out",
 }
 
@@ -49,7 +55,8 @@ def rows_of(name: str) -> list[dict[str, Any]]:
             for g in squad.gold_questions(articles)
         ]
     path = DATA / f"blind_{name}.jsonl"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [row for row in rows if row["split"] != "train"]  # a training set's validation documents alone
 
 
 def open_store(name: str, engine: Engine, index: Path) -> Any:
@@ -129,8 +136,15 @@ def main() -> None:
     parser.add_argument("sets", nargs="*", default=list(STATUS))
     parser.add_argument("--index", type=Path, default=OUT / "index")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--model", type=Path, help="answerability weights to measure instead of the shipped ones")
+    parser.add_argument("--verifier", type=Path, help="a verifier folder to measure instead of the shipped one")
     args = parser.parse_args()
-    engine = Engine(Paths(corpus=OUT / "corpora", index=args.index))
+    factories: dict[str, Any] = {}
+    if args.model is not None:
+        factories["make_answerability"] = lambda: AnswerabilityModel(args.model, sha256=None)
+    if args.verifier is not None:
+        factories["make_verifier"] = lambda: OnnxVerifier(args.verifier, sha256=None)
+    engine = Engine(Paths(corpus=OUT / "corpora", index=args.index), **factories)
     engine.load_model()
     found = []
     for name in args.sets:

@@ -33,7 +33,18 @@ from qa.kernel.settings import Settings, clean_question
 from training.answerability.build_data import SQUAD_HELDOUT_ARTICLES
 from training.answerability.corpora import DATA, OUT, SQUAD, materialise
 
-SETS = ("scifact_a", "wh_a", "squad", "squad_own", "scifact_b", "wh_b", "squad_heldout")
+SETS = (
+    "scifact_a",
+    "wh_a",
+    "squad",
+    "scifact_c",
+    "wh_c",
+    "squad_own",
+    "scifact_b",
+    "wh_b",
+    "squad_ho",
+    "squad_heldout",
+)
 
 
 def questions(name: str) -> list[dict[str, Any]]:

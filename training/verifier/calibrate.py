@@ -131,7 +131,9 @@ def main() -> None:
     answers = {clean_question(g.question): (g.answerable, g.answers) for g in gold}
     index_root = args.index
     recording = Recording()
-    engine = Engine(Paths(corpus=OUT / "corpus", index=index_root), make_verifier=lambda: recording)
+    engine = Engine(  # the verifier deciding alone, as QA_ANSWERABILITY=off QA_VERIFIER=on serves it
+        Paths(corpus=OUT / "corpus", index=index_root), make_verifier=lambda: recording, make_answerability=lambda: None
+    )
     store = squad.open_index(index_root, data.DATA, articles, engine.embedder, SilentReporter())
     engine.load_model()
     searcher = engine.searcher(store)

@@ -18,3 +18,4 @@ RETRIEVED_NEGATIVES = 2  # ...and this many retrieved from other paragraphs
 # sentences, answer absent) whose target is the null score: SQuAD 2.0's few unanswerable questions alone are too few
 # to teach the model where "nothing here answers" lies.
 DROP_SHARE = 0.2
+SQUAD_SHARE = 0.4  # of SQuAD's training questions, beside every blind writer's question (training/verifier/blind.py)

@@ -18,7 +18,7 @@ import numpy as np
 
 from qa.models.onnx.runtime import file_sha256
 from qa.models.verifier import model as verifier
-from training.verifier import config
+from training.verifier import blind, config
 from training.verifier.data import TEST_ARTICLES, VALIDATION_ARTICLES, VALIDATION_SHARE, Pair
 from training.verifier.metrics import summary
 
@@ -253,7 +253,8 @@ def card(record: dict[str, object]) -> str:
 
 A cross-encoder that reads a question against one candidate sentence (with the end of the sentence before it, the
 start of the sentence after it and the document title) and scores whether the sentence answers the question.
-`qa/models/verifier/model.py` serves it with ONNX Runtime; `confidence` in `qa ask` is its calibrated probability.
+`qa/models/verifier/model.py` serves it with ONNX Runtime. By default it checks the answerability model's best
+candidates (`qa/models/answerability/model_card.md`); with `QA_ANSWERABILITY=off QA_VERIFIER=on` it decides alone.
 
 - **Architecture** (`training/verifier/model.py`): the embeddings and {layers} of
   the bundled all-MiniLM-L6-v2 (hidden size 384) read `[CLS] question [SEP] sentence [SEP] title: previous …
@@ -268,20 +269,29 @@ start of the sentence after it and the document title) and scores whether the se
 
 ## Data and split
 
-The first 10 articles of the SQuAD 2.0 training split (`../shared/data/squad2-train/`, CC BY-SA 4.0), split **by
-article**:
+Two sources, neither holding a set used to report a figure (essay, related, held-out A/B, paraphrase, reader B,
+the blind held-out sets `scifact_b`, `wh_b`, `squad_ho`):
 
-- **held-out test** (never trained on, never used to choose anything): {", ".join(TEST_ARTICLES)};
-- **validation** (checkpoint choice, calibration, abstention threshold): {", ".join(VALIDATION_ARTICLES)} and
-  {validation_share} (chosen with the seed);
-- **train**: the rest (Beyoncé, Frédéric Chopin, Sino-Tibetan relations, the other Zelda paragraphs, 2008
-  Sichuan earthquake, New York City).
+1. The first 10 articles of the SQuAD 2.0 training split (`../shared/data/squad2-train/`, CC BY-SA 4.0), split **by
+   article**: **held-out test** (never trained on, never used to choose anything): {", ".join(TEST_ARTICLES)};
+   **validation** (checkpoint choice, calibration): {", ".join(VALIDATION_ARTICLES)} and {validation_share} (chosen
+   with the seed); **train**: a seeded {config.SQUAD_SHARE:.0%} of the rest's questions (Beyoncé, Frédéric Chopin,
+   Sino-Tibetan relations, the other Zelda paragraphs, 2008 Sichuan earthquake, New York City). Pairs per question:
+   every sentence of its paragraph (positive when it overlaps a gold answer; all negative for an unanswerable
+   question), plus 3 sentences of other paragraphs of the same split nearest the question by the bundled MiniLM
+   cosine and holding no gold or plausible answer string.
+2. The blind writers' questions of issue 21 (`training/answerability/DATA_CARD.md`): every question of the training
+   side of `scifact_a`, `scifact_c`, `wh_a`, `wh_c` and the writers' SQuAD excerpts (train: by document; their
+   validation documents validate). Pairs per question (`training/verifier/blind.py`): its answering sentence
+   (positive); for a near miss, the sentence it imitates (negative: this is what teaches a swapped name, a negation,
+   an antonym or a condition the sentence does not meet); the {blind.HARD_NEGATIVES} sentences of the document
+   sharing most words with the question and {blind.FAR_NEGATIVES} others (negative).
 
-Pairs per question: every sentence of its paragraph (positive when it overlaps a gold answer; all negative for an
-unanswerable question), plus {3} sentences of other paragraphs of the same split nearest the question by the bundled
-MiniLM cosine and holding no gold or plausible answer string. Sentences are cut by
-`qa.documents.chunking.split_sentences`, as at query time. No gold set used to report a figure (essay, related,
-held-out A/B, paraphrase) was used.
+Sentences are cut by `qa.documents.chunking.split_sentences`, as at query time. Known flaws of this data, to fix
+when it is next trained: `blind.py` reads each document as raw text, so a White House page's YAML front matter lines
+stand as sentences (a few negatives) and its title reads `---`; and the blind SQuAD excerpts of Zelda train while a
+quarter of Zelda's SQuAD paragraphs validate (SQuAD's split is by paragraph there), so SQuAD validation figures are
+slightly optimistic.
 
 ## Training
 

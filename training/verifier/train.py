@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.evaluation import squad
-from training.verifier import data
+from training.verifier import blind, data
 from training.verifier.config import (
     BATCH,
     BCE_WEIGHT,
@@ -29,6 +29,7 @@ from training.verifier.config import (
     PARAGRAPH_NEGATIVES,
     RETRIEVED_NEGATIVES,
     SEED,
+    SQUAD_SHARE,
 )
 from training.verifier.metrics import summary
 
@@ -47,6 +48,10 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--checkpoint-every", type=int, default=100)
     parser.add_argument("--max-steps", type=int, default=0, help="stop (and export) after this many steps (0: all)")
     parser.add_argument("--no-export", action="store_true")
+    parser.add_argument(
+        "--squad-share", type=float, default=SQUAD_SHARE, help="train on this share of SQuAD's questions (by seed)"
+    )
+    parser.add_argument("--no-blind", action="store_true", help="SQuAD alone, without the blind writers' questions")
     return parser.parse_args()
 
 
@@ -161,6 +166,13 @@ def predict(model, encoded, size: int = 64) -> np.ndarray:  # type: ignore[no-un
     return logits
 
 
+def sampled(pairs: list[data.Pair], share: float, seed: int) -> list[data.Pair]:
+    """The pairs of a seeded `share` of the questions."""
+    groups = sorted({pair.group for pair in pairs})
+    kept = set(random.Random(seed).sample(groups, round(len(groups) * share)))
+    return [pair for pair in pairs if pair.group in kept]
+
+
 def main() -> None:
     """Prepare pairs, train with checkpoints, keep the best epoch by validation, export."""
     import torch
@@ -177,6 +189,12 @@ def main() -> None:
     articles = squad.load(args.data)
     units = data.split_units(articles, args.seed)
     pairs = data.build_pairs(units, args.out / "cache", args.seed)
+    pairs["train"] = sampled(pairs["train"], args.squad_share, args.seed)
+    if not args.no_blind:
+        written = blind.build_pairs(args.seed)
+        log(f"blind questions: {blind.count(written)}")
+        for split, found in written.items():
+            pairs[split] = pairs[split] + found
     split_record = {
         split: sorted({u.article for u in units if u.split == split}) for split in ("train", "validation", "test")
     }

@@ -56,6 +56,9 @@ def open_session(path: Path, sha256: str | None, threads: int = THREADS) -> onnx
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    # idle threads sleep rather than spin: two sessions (the embedder, then the verifier) run one after the other per
+    # question, and a session spinning after its run starves the next one on a small machine
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
     try:
         return onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])

@@ -25,7 +25,7 @@ import numpy as np
 from qa.documents.base import Document
 from qa.documents.chunking import Passage
 from qa.index import manifest
-from qa.index.lexical import unknown_names
+from qa.index.lexical import Lexicon, unknown_names
 from qa.index.manifest import FULL_REBUILD, Manifest
 from qa.index.stores.milvus.filters import Selection, filter_expression, literal, rows_expression
 from qa.index.stores.milvus.state import (
@@ -246,7 +246,7 @@ class MilvusStore:
         """Names in the question of which no word occurs in any indexed passage."""
         view = self._current()
         if view.known is None:
-            view.known = view.vocabulary.known()
+            view.known = Lexicon(view.vocabulary.known())
         return unknown_names(question, view.known)
 
     def sentence_scores(self, row: int, query: np.ndarray) -> np.ndarray:
@@ -370,7 +370,7 @@ class _View:
     state: MilvusState
     vocabulary: Vocabulary
     layout: Layout
-    known: set[str] | None = None
+    known: Lexicon | None = None
 
 
 def _stamp(index: Path) -> tuple[int, int, int]:
