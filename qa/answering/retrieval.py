@@ -350,7 +350,7 @@ def judged_reason(judgement: Judgement, threshold: float, unknown: tuple[str, ..
         return "no passage shares a word with the question"
     if judgement.confidence >= threshold:
         return None
-    why = f"the best sentence answers with probability {judgement.confidence:.2f}, below the {threshold:.2f} threshold"
+    why = f"the best sentence answers with probability {judgement.confidence:.3f}, below the {threshold:.2f} threshold"
     return f"it never mentions {', '.join(unknown)}; {why}" if unknown else why
 
 
