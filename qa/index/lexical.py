@@ -29,7 +29,8 @@ PARAMETERS: dict[str, Any] = {
 
 
 MIN_STARTING = 3  # a name's word this long or longer is known when it starts an indexed word...
-LONGER = 3  # ...at most this many letters longer ("cin" of "cin2", not "paris" of "parishion")
+# ...followed by digits or by one of these endings ("cin" of "cin2", "europ" of "european"; not "intel" of "intellig")
+ENDINGS = frozenset({"s", "es", "n", "an", "ean", "ian", "ese", "ish", "i", "ic"})
 MIN_STEM_PREFIX = 5  # an indexed word this long or longer may start a name's word...
 STEM_PREFIX_SHARE = 0.6  # ...when it holds at least this share of its letters
 _WORD = re.compile(r"(?u)\b\w\w+\b")
@@ -106,9 +107,9 @@ class LexicalIndex:
 
 class Lexicon:
     """A corpus's stemmed words, sorted. A word of a question is known when it is indexed; when it starts an indexed
-    word at most LONGER letters longer ("CIN" of an indexed "CIN2", "Europe" of "European"); or when an indexed word
-    of at least MIN_STEM_PREFIX letters and STEM_PREFIX_SHARE of its length starts it ("Egyptians" when "Egypt" is
-    indexed)."""
+    word that goes on with digits or a demonym's or plural's ending ("CIN" of an indexed "CIN2", "Europe" of
+    "European", not "Intel" of "intelligence"); or when an indexed word of at least MIN_STEM_PREFIX letters and
+    STEM_PREFIX_SHARE of its length starts it ("Egyptians" when "Egypt" is indexed)."""
 
     def __init__(self, words: Iterable[str]) -> None:
         self.words = sorted(words)
@@ -121,7 +122,8 @@ class Lexicon:
         if len(stem) >= MIN_STARTING:
             at = bisect.bisect_left(self.words, stem)
             while at < len(self.words) and self.words[at].startswith(stem):
-                if len(self.words[at]) <= len(stem) + LONGER:
+                rest = self.words[at][len(stem) :]
+                if rest.isdigit() or rest in ENDINGS:
                     return True
                 at += 1
         for size in range(len(stem) - 1, max(MIN_STEM_PREFIX, math.ceil(len(stem) * STEM_PREFIX_SHARE)) - 1, -1):

@@ -250,11 +250,12 @@ def test_fuse() -> None:
 
 
 def test_names_known_by_a_longer_or_shorter_indexed_word_are_not_unknown() -> None:
-    text = "CIN2 lesions in European and Egypt cohorts; a list of Listeria-free farms; parishioners"
+    text = "CIN2 lesions in European and Egypt cohorts; a list of Listeria-free farms; parishioners; intelligence"
     vocabulary = Lexicon(tokenize([text])[0])
     assert unknown_names("What was the CIN risk?", vocabulary) == []  # it starts "cin2"
     assert unknown_names("What did the study find in Europe?", vocabulary) == []  # "europ" starts "european"
     assert unknown_names("What share of Egyptians?", vocabulary) == []  # the indexed "egypt" starts "egyptian"
     assert unknown_names("Was it seen in Delaware or in Ohio?", vocabulary) == ["Delaware", "Ohio"]
     assert unknown_names("Which farms near Listowel?", vocabulary) == ["Listowel"]  # "list" is too short to start it
-    assert unknown_names("What about Paris?", vocabulary) == ["Paris"]  # "parishion" is too much longer
+    assert unknown_names("What about Paris?", vocabulary) == ["Paris"]  # "parishion" goes on with no ending
+    assert unknown_names("What did Intel build?", vocabulary) == ["Intel"]  # nor does "intellig"
