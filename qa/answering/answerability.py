@@ -119,8 +119,13 @@ class Judgement:
     def passage_verified(self, passage: int) -> float | None:
         """The verifier's probability for the best candidate of one passage (the one highlighted), or None when it
         did not read that one."""
+        best = self._passage_best_index(passage)
+        return None if best is None else self.verified.get(best)
+
+    def _passage_best_index(self, passage: int) -> int | None:
+        """Which candidate of one passage has the highest logit, or None when the passage has none."""
         found = [i for i, c in enumerate(self.candidates) if c.passage == passage]
-        return self.verified.get(max(found, key=lambda i: self.logits[i])) if found else None
+        return max(found, key=lambda i: self.logits[i]) if found else None
 
     @property
     def best(self) -> Candidate | None:
@@ -129,10 +134,8 @@ class Judgement:
 
     def passage_best(self, passage: int) -> tuple[int, float] | None:
         """The best candidate sentence of one passage and its logit."""
-        found = [
-            (c.sentence, float(x)) for c, x in zip(self.candidates, self.logits, strict=True) if c.passage == passage
-        ]
-        return max(found, key=lambda pair: pair[1]) if found else None
+        best = self._passage_best_index(passage)
+        return None if best is None else (self.candidates[best].sentence, float(self.logits[best]))
 
 
 def content_terms(question: str) -> list[str]:

@@ -29,7 +29,7 @@ from qa.kernel.settings import (
     clean_question,
 )
 from qa.models.embedding import Embedder
-from qa.models.verifier.model import Candidate, Verifier
+from qa.models.verifier.model import Candidate, Verifier, neighbours
 
 __all__ = [
     "CANDIDATES",
@@ -284,9 +284,7 @@ class Searcher:
             texts = [passage.text[start:end] for start, end in passage.sentences]
             order = np.argsort(-(support + OVERLAP_WEIGHT * overlap - _fragments(texts)), kind="stable")
             for index in order[: settings.verify_sentences].tolist():
-                before = texts[index - 1] if index > 0 else ""
-                after = texts[index + 1] if index + 1 < len(texts) else ""
-                candidates.append(Candidate(texts[index], before, after, passage.title, float(support[index])))
+                candidates.append(replace(neighbours(texts, index, passage.title), similarity=float(support[index])))
                 owners.append((number, index))
         if not candidates:
             return highlights, 0.0, {}

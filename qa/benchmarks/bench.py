@@ -284,9 +284,9 @@ def _query_latency(
     from qa.engine.engine import default_verifier
 
     inner = default_verifier()
-    timed = _TimedVerifier(inner) if inner is not None else None
     judge = _timed_answerability()
-    searcher = Searcher(building.open_store(paths.index), embedder, timed, judge)
+    timed = _TimedVerifier(inner) if inner is not None and judge is None else None  # the model times its own check
+    searcher = Searcher(building.open_store(paths.index), embedder, timed or inner, judge)
     if judge is not None:
         judge.load()
     checking = judge if judge is not None else timed
