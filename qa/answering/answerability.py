@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "answerability"
 MODEL_FILE = "answerability.json"
-MODEL_SHA256 = "dee8b041a2c5879a0d78652fa13dd24dead6cb585a77b760f45014c0c09f29e3"
+MODEL_SHA256 = "6020cd670bc6050dd34711abd8370eae07758619c15baad07365734ca1295db0"
 REBUILD = "python -m training.answerability.train (or reinstall qa: the model ships in qa/models/answerability)"
 DECISION_PASSAGES = 5  # the candidate set: the first this many distinct passages of the ranking...
 SENTENCES_PER_PASSAGE = 3  # ...and this many of each one's sentences (by cosine plus word overlap)

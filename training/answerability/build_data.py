@@ -3,7 +3,7 @@
     python -m training.answerability.build_data [--docs DIR]
 
 Writes under training/answerability/data/:
-- `blind_<set>.jsonl`: the blind writers' questions (scifact_a, scifact_b, wh_a, wh_b, squad), each with its split;
+- `blind_<set>.jsonl`: the blind writers' questions (every set of BLIND_SETS), each with its split;
 - `squad_own.jsonl`: SQuAD 2.0's own questions of the seven training articles (never the three held-out ones);
 - `auto_swap.jsonl`: near misses made from answerable training and validation questions by swapping a name, number
   or year of the question for another of the same kind from the same document (one no sentence pairs with the
@@ -13,7 +13,7 @@ Writes under training/answerability/data/:
 - `corpora.json`: each set's documents by id (SciFact corpus ids, SQuAD article paragraphs, White House file names).
 
 Splits are fixed: validation is split off by document (a hash of its id, a quarter of the documents; the IPod
-article for SQuAD); scifact_b and wh_b are held out and never trained or tuned on.
+article for SQuAD); the sets BLIND_SETS marks "heldout" are never trained or tuned on.
 """
 
 from __future__ import annotations
@@ -37,9 +37,13 @@ BLIND_SETS = {
     "squad": "train",
     "scifact_c": "train",
     "wh_c": "train",
+    "scifact_d": "train",
+    "wh_d": "train",
     "scifact_b": "heldout",
     "wh_b": "heldout",
     "squad_ho": "heldout",
+    "scifact_e": "heldout",
+    "wh_e": "heldout",
 }
 SQUAD_TRAIN_ARTICLES = (
     "Beyoncé",
@@ -252,13 +256,13 @@ def corpora_manifest(docs: Path) -> dict[str, dict[str, object]]:
             scifact[record["_id"]] = record
     from training.answerability.corpora import scifact_text, squad_text
 
-    for name in ("scifact_a", "scifact_b", "scifact_c"):
+    for name in (name for name in BLIND_SETS if name.startswith("scifact_")):
         ids = sorted(path.stem for path in (docs / name).glob("*.md"))
         for doc in ids:
             assert scifact_text(scifact[doc]) == (docs / name / f"{doc}.md").read_text(encoding="utf-8")
         out[name] = {"kind": "scifact", "source": "../shared/data/scifact/corpus.jsonl", "ids": ids}
     articles = {a["title"]: a for a in json.loads(SQUAD.read_text(encoding="utf-8"))["data"]}
-    for name in ("squad", "squad_ho"):
+    for name in (name for name in BLIND_SETS if name.startswith("squad")):
         paragraphs: dict[str, list[int]] = {}
         for path in sorted((docs / name).glob("*.md")):
             text = path.read_text(encoding="utf-8")
@@ -271,7 +275,7 @@ def corpora_manifest(docs: Path) -> dict[str, dict[str, object]]:
             "source": "../shared/data/squad2-train/train-v2.0-first10.json",
             "paragraphs": paragraphs,
         }
-    for name in ("wh_a", "wh_b", "wh_c"):
+    for name in (name for name in BLIND_SETS if name.startswith("wh_")):
         ids = sorted(path.name for path in (docs / name).glob("*.md"))
         for doc in ids:
             assert (WH / doc).read_bytes() == (docs / name / doc).read_bytes()

@@ -38,11 +38,15 @@ STATUS = {
     "scifact_c": "validation",
     "wh_a": "validation",
     "wh_c": "validation",
+    "scifact_d": "validation",
+    "wh_d": "validation",
     "squad": "validation",
     "scifact_b": "held-out",
     "wh_b": "held-out",
     "squad_ho": "held-out",
     "squad_heldout": "held-out",
+    "scifact_e": "held-out",
+    "wh_e": "held-out",
 }
 
 

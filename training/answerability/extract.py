@@ -40,10 +40,14 @@ SETS = (
     "scifact_c",
     "wh_c",
     "squad_own",
+    "scifact_d",
+    "wh_d",
     "scifact_b",
     "wh_b",
     "squad_ho",
     "squad_heldout",
+    "scifact_e",
+    "wh_e",
 )
 
 

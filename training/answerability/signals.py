@@ -1,0 +1,131 @@
+"""Which signals separate a written near miss from an answerable question (README, Answerability, third pass).
+
+    python -m training.answerability.signals              # across corpora: leave one corpus family out
+    python -m training.answerability.signals --held-out   # the verifier's logit per held-out set, two labels
+
+Across corpora: for each family (SciFact, White House, the writers' SQuAD excerpts; SQuAD's own questions as a
+fourth test), the candidate stage and a one-input question stage are fitted on the other families, and the AUROC of
+"answerable" is measured on the left-out family's written questions. No held-out set is read.
+
+Held-out: the shipped answerability model's candidates, checked by the shipped verifier as served; per held-out set,
+the AUROC of the best sentence's cosine and of the verifier's logit for the highlighted sentence, against
+"answerable" and against "the highlighted sentence answers". Reads the candidate sets cached by `extract`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from qa.answering.answerability import FEATURES, AnswerabilityModel, Signals, Weights, checked_logits
+from qa.evaluation.gold import auroc
+from qa.models.verifier.model import OnnxVerifier
+from training.answerability.train import TRAIN_SETS, Checks, Question, balance, fit_candidates, questions
+
+FAMILIES = {
+    "scifact_a": "scifact",
+    "scifact_c": "scifact",
+    "scifact_d": "scifact",
+    "wh_a": "white house",
+    "wh_c": "white house",
+    "wh_d": "white house",
+    "squad": "squad excerpts",
+    "squad_own": "squad",
+}
+HELD_OUT = ("scifact_b", "wh_b", "squad_ho", "squad_heldout", "scifact_e", "wh_e")
+INPUTS = ("best_logit", "margin", *FEATURES)
+
+
+def _written(q: Question) -> bool:
+    return q.answerable or q.origin in ("blind", "squad")
+
+
+def _inputs(q: Question, weights: Weights) -> tuple[np.ndarray, float]:
+    logits = weights.logits(q.features)
+    return weights.question_inputs(q.features, logits), float(q.labels[int(np.argmax(logits))] > 0)
+
+
+def across_corpora() -> dict[str, dict[str, float | None]]:
+    """AUROC per single question-stage input (and all of them) on each left-out family."""
+    from sklearn.linear_model import LogisticRegression
+
+    items = [q for q in questions(TRAIN_SETS, Signals()) if len(q.features)]
+    balance(items)
+    columns = list(range(len(FEATURES)))
+    folds: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[bool]]] = {}
+    for family in ("scifact", "white house", "squad excerpts", "squad"):
+        left_out = {"squad excerpts", "squad"} if family.startswith("squad") else {family}
+        fit_on = [q for q in items if FAMILIES[q.set] not in left_out]
+        test = [q for q in items if FAMILIES[q.set] == family and _written(q)]
+        mean, scale, coef, bias = fit_candidates(fit_on, columns)
+        weights = Weights(FEATURES, mean, scale, coef, bias, np.zeros(len(columns) + 2), 0.0, 0.5)
+        x, y = zip(*(_inputs(q, weights) for q in fit_on), strict=True)
+        folds[family] = (
+            np.array(x),
+            np.array(y),
+            np.array([q.weight for q in fit_on]),
+            np.array([_inputs(q, weights)[0] for q in test]),
+            [q.answerable for q in test],
+        )
+    out: dict[str, dict[str, float | None]] = {}
+    for name, keep in [*((name, [i]) for i, name in enumerate(INPUTS)), ("all", list(range(len(INPUTS))))]:
+        row: dict[str, float | None] = {}
+        for family, (x, y, w, test_x, answerable) in folds.items():
+            if len(set(answerable)) < 2:
+                continue
+            model = LogisticRegression(C=1.0, max_iter=3000).fit(x[:, keep], y, sample_weight=w)
+            found = auroc(answerable, model.predict_proba(test_x[:, keep])[:, 1].tolist())
+            row[family] = None if found is None else round(found, 3)
+        out[name] = row
+    return out
+
+
+def held_out() -> dict[str, dict[str, Any]]:
+    """Per held-out set: AUROC of the cosine and of the verifier's logit, against both labels."""
+    model = AnswerabilityModel()
+    weights = model.weights
+    assert weights.check is not None
+    unchecked = replace(weights, check=None)
+    items = [q for q in questions(HELD_OUT, Signals()) if len(q.features)]
+    checks = Checks(items, unchecked, OnnxVerifier())
+    out: dict[str, dict[str, Any]] = {}
+    for name in HELD_OUT:
+        rows = []
+        for q in (q for q in items if q.set == name):
+            logits = unchecked.logits(q.features)
+            top = np.argsort(-logits, kind="stable")[: weights.check.sentences].tolist()
+            found = np.array([checks.found[q.id][i] for i in top])
+            checked, verifier_logit = checked_logits(logits, found, weights.check)
+            best = int(np.argmax(checked))
+            cosine = float(q.features[int(np.argmax(logits)), FEATURES.index("sentence_cosine")])
+            rows.append((q.answerable, q.answerable and q.labels[best] > 0, cosine, verifier_logit))
+        answerable, answers, cosine, verifier = (list(column) for column in zip(*rows, strict=True))
+        out[name] = {
+            "questions": len(rows),
+            "answerable: cosine": auroc(answerable, cosine),
+            "answerable: verifier": auroc(answerable, verifier),
+            "highlight answers: cosine": auroc(answers, cosine),
+            "highlight answers: verifier": auroc(answers, verifier),
+        }
+    return out
+
+
+def main() -> None:
+    """Print the table asked for."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--held-out", action="store_true", help="the verifier's logit per held-out set")
+    args = parser.parse_args()
+    if args.held_out:
+        for name, row in held_out().items():
+            cells = (f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items())
+            print(f"{name:14} " + "  ".join(cells))
+        return
+    for name, row in across_corpora().items():
+        print(f"{name:20} " + "  ".join(f"{family} {value:.3f}" for family, value in row.items() if value is not None))
+
+
+if __name__ == "__main__":
+    main()
