@@ -8,8 +8,8 @@ two halves for two writers. Kept as the record of provenance: data/corpora.json 
 import json
 import pathlib
 import random
-import re
-import subprocess
+
+from pages import candidates, draw
 
 root = pathlib.Path("/work/blind/docs")
 rnd = random.Random(11)
@@ -26,35 +26,12 @@ for i, d in enumerate(pick):
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{d['_id']}.md").write_text(f"# {d['title']}\n\n{d['text']}\n")
 repo = "/work/.mirror/brian14708+wh-briefings/repo"
-names = subprocess.run(
-    ["git", "-C", repo, "ls-tree", "-r", "--name-only", "HEAD"], capture_output=True, text=True, check=True
-).stdout.split()
 taken = {p.name for p in (shared / "related").iterdir()} | {
     p.name for d in ("wh_a", "wh_b", "wh_c") for p in (root / d).iterdir()
 }
-kinds_wanted = {"speeches-remarks", "presidential-actions", "statements-releases", "briefings-statements", "articles"}
-cands = [n for n in names if n.endswith(".md") and n.split("/")[0] in kinds_wanted]
-cands = [n for n in cands if pathlib.Path(n).name not in taken]
-rnd.shuffle(cands)
+found = candidates(repo, taken, rnd)
 for name in ("wh_d", "wh_e"):
-    chosen = []
-    kinds: dict[str, int] = {}
-    for n in cands:
-        if len(chosen) >= 18:
-            break
-        if pathlib.Path(n).name in taken:
-            continue
-        k = n.split("/")[0]
-        if kinds.get(k, 0) >= 4:
-            continue
-        t = subprocess.run(["git", "-C", repo, "show", f"HEAD:{n}"], capture_output=True, text=True, check=True).stdout
-        w = len(t.split("---", 2)[-1].split())
-        if not 350 <= w <= 1400 or re.search(r"artificial intelligence|\bAI\b|China|PRC|semiconductor", t):
-            continue
-        chosen.append((n, t))
-        kinds[k] = kinds.get(k, 0) + 1
-        taken.add(pathlib.Path(n).name)
     folder = root / name
     folder.mkdir(parents=True, exist_ok=True)
-    for n, t in chosen:
+    for n, t in draw(repo, found, taken):
         (folder / pathlib.Path(n).name).write_text(t)
