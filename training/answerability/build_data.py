@@ -45,6 +45,8 @@ BLIND_SETS = {
     "scifact_e": "heldout",
     "wh_e": "heldout",
 }
+TRAINING = tuple(name for name, split in BLIND_SETS.items() if split == "train")  # train and validation documents
+HELD_OUT = tuple(name for name, split in BLIND_SETS.items() if split == "heldout")
 SQUAD_TRAIN_ARTICLES = (
     "Beyoncé",
     "Frédéric_Chopin",
@@ -236,7 +238,7 @@ def document_names(name: str) -> list[str]:
 def documents() -> dict[tuple[str, str], Document]:
     """Every training-side document's text by (set, doc id)."""
     texts: dict[tuple[str, str], Document] = {}
-    for name in (name for name, split in BLIND_SETS.items() if split == "train"):
+    for name in TRAINING:
         for path in sorted(materialise(name).glob("*.md")):
             texts[(name, path.name)] = Document(path.read_text(encoding="utf-8"))
     articles = json.loads(SQUAD.read_text(encoding="utf-8"))["data"]

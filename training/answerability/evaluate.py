@@ -30,30 +30,19 @@ from qa.kernel.paths import Paths
 from qa.kernel.progress import SilentReporter
 from qa.kernel.settings import Settings
 from qa.models.verifier.model import OnnxVerifier
+from training.answerability.build_data import HELD_OUT, SQUAD_HELDOUT_ARTICLES, TRAINING
 from training.answerability.corpora import DATA, OUT, SQUAD, materialise
 
-HELDOUT_ARTICLES = ("Spectre_(2015_film)", "To_Kill_a_Mockingbird", "Solar_energy")
 STATUS = {
-    "scifact_a": "validation",
-    "scifact_c": "validation",
-    "wh_a": "validation",
-    "wh_c": "validation",
-    "scifact_d": "validation",
-    "wh_d": "validation",
-    "squad": "validation",
-    "scifact_b": "held-out",
-    "wh_b": "held-out",
-    "squad_ho": "held-out",
-    "squad_heldout": "held-out",
-    "scifact_e": "held-out",
-    "wh_e": "held-out",
+    **{name: "validation" for name in TRAINING},
+    **{name: "held-out" for name in (*HELD_OUT, "squad_heldout")},
 }
 
 
 def rows_of(name: str) -> list[dict[str, Any]]:
     """The questions of a set: the blind file, or SQuAD's held-out articles."""
     if name == "squad_heldout":
-        articles = squad.select(squad.load(SQUAD), HELDOUT_ARTICLES)
+        articles = squad.select(squad.load(SQUAD), SQUAD_HELDOUT_ARTICLES)
         return [
             {"question": g.question, "answerable": g.answerable, "answers": list(g.answers), "doc_id": g.doc_id}
             for g in squad.gold_questions(articles)

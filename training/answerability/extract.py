@@ -30,25 +30,10 @@ from qa.index.stores.files.store import Store
 from qa.kernel.paths import Paths
 from qa.kernel.progress import SilentReporter
 from qa.kernel.settings import Settings, clean_question
-from training.answerability.build_data import SQUAD_HELDOUT_ARTICLES
+from training.answerability.build_data import HELD_OUT, SQUAD_HELDOUT_ARTICLES, TRAINING
 from training.answerability.corpora import DATA, OUT, SQUAD, materialise
 
-SETS = (
-    "scifact_a",
-    "wh_a",
-    "squad",
-    "scifact_c",
-    "wh_c",
-    "squad_own",
-    "scifact_d",
-    "wh_d",
-    "scifact_b",
-    "wh_b",
-    "squad_ho",
-    "squad_heldout",
-    "scifact_e",
-    "wh_e",
-)
+SETS = (*TRAINING, "squad_own", *HELD_OUT, "squad_heldout")
 
 
 def questions(name: str) -> list[dict[str, Any]]:

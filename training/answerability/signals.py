@@ -20,23 +20,21 @@ from typing import Any
 
 import numpy as np
 
-from qa.answering.answerability import FEATURES, AnswerabilityModel, Signals, Weights, checked_logits
+from qa.answering.answerability import FEATURES, AnswerabilityModel, Signals, Weights
 from qa.evaluation.gold import auroc
 from qa.models.verifier.model import OnnxVerifier
+from training.answerability.build_data import HELD_OUT
 from training.answerability.train import TRAIN_SETS, Checks, Question, balance, fit_candidates, questions
 
-FAMILIES = {
-    "scifact_a": "scifact",
-    "scifact_c": "scifact",
-    "scifact_d": "scifact",
-    "wh_a": "white house",
-    "wh_c": "white house",
-    "wh_d": "white house",
-    "squad": "squad excerpts",
-    "squad_own": "squad",
-}
-HELD_OUT = ("scifact_b", "wh_b", "squad_ho", "squad_heldout", "scifact_e", "wh_e")
+HELD_OUT_SETS = (*HELD_OUT, "squad_heldout")
 INPUTS = ("best_logit", "margin", *FEATURES)
+
+
+def corpus_family(name: str) -> str:
+    """The corpus family of a training set: SciFact, White House, the writers' SQuAD excerpts, SQuAD's own."""
+    if name == "squad_own":
+        return "squad"
+    return {"scifact": "scifact", "wh": "white house", "squad": "squad excerpts"}[name.split("_", maxsplit=1)[0]]
 
 
 def _written(q: Question) -> bool:
@@ -55,11 +53,12 @@ def across_corpora() -> dict[str, dict[str, float | None]]:
     items = [q for q in questions(TRAIN_SETS, Signals()) if len(q.features)]
     balance(items)
     columns = list(range(len(FEATURES)))
+    family_of = {name: corpus_family(name) for name in TRAIN_SETS}
     folds: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[bool]]] = {}
     for family in ("scifact", "white house", "squad excerpts", "squad"):
         left_out = {"squad excerpts", "squad"} if family.startswith("squad") else {family}
-        fit_on = [q for q in items if FAMILIES[q.set] not in left_out]
-        test = [q for q in items if FAMILIES[q.set] == family and _written(q)]
+        fit_on = [q for q in items if family_of[q.set] not in left_out]
+        test = [q for q in items if family_of[q.set] == family and _written(q)]
         mean, scale, coef, bias = fit_candidates(fit_on, columns)
         weights = Weights(FEATURES, mean, scale, coef, bias, np.zeros(len(columns) + 2), 0.0, 0.5)
         x, y = zip(*(_inputs(q, weights) for q in fit_on), strict=True)
@@ -89,16 +88,14 @@ def held_out() -> dict[str, dict[str, Any]]:
     weights = model.weights
     assert weights.check is not None
     unchecked = replace(weights, check=None)
-    items = [q for q in questions(HELD_OUT, Signals()) if len(q.features)]
+    items = [q for q in questions(HELD_OUT_SETS, Signals()) if len(q.features)]
     checks = Checks(items, unchecked, OnnxVerifier())
     out: dict[str, dict[str, Any]] = {}
-    for name in HELD_OUT:
+    for name in HELD_OUT_SETS:
         rows = []
         for q in (q for q in items if q.set == name):
             logits = unchecked.logits(q.features)
-            top = np.argsort(-logits, kind="stable")[: weights.check.sentences].tolist()
-            found = np.array([checks.found[q.id][i] for i in top])
-            checked, verifier_logit = checked_logits(logits, found, weights.check)
+            checked, verifier_logit = checks.apply(q, logits, weights.check)
             best = int(np.argmax(checked))
             cosine = float(q.features[int(np.argmax(logits)), FEATURES.index("sentence_cosine")])
             rows.append((q.answerable, q.answerable and q.labels[best] > 0, cosine, verifier_logit))
