@@ -1,8 +1,10 @@
-"""BM25 keyword search over passages, with bm25s and an English stemmer."""
+"""BM25 keyword search over passages: built and written with bm25s, read back with NumPy alone."""
 
 from __future__ import annotations
 
 import bisect
+import importlib.util
+import json
 import logging
 import math
 import re
@@ -33,6 +35,7 @@ MIN_STARTING = 3  # a name's word this long or longer is known when it starts an
 ENDINGS = frozenset({"s", "es", "n", "an", "ean", "ian", "ese", "ish", "i", "ic"})
 MIN_STEM_PREFIX = 5  # an indexed word this long or longer may start a name's word...
 STEM_PREFIX_SHARE = 0.6  # ...when it holds at least this share of its letters
+COLUMNS = ("data", "indices", "indptr")  # bm25s's files of the sparse score matrix: {name}.csc.index.npy
 _WORD = re.compile(r"(?u)\b\w\w+\b")
 _CAPITALISED = r"(?:[A-Z][\w-]*[a-z][\w-]*|[A-Z]{3,})\b"
 _NAME = re.compile(rf"\b{_CAPITALISED}(?:[ \t]+{_CAPITALISED})*")
@@ -41,9 +44,20 @@ _NAME = re.compile(rf"\b{_CAPITALISED}(?:[ \t]+{_CAPITALISED})*")
 @cache
 def _analyzer() -> tuple[Any, frozenset[str]]:
     import Stemmer
-    from bm25s.stopwords import STOPWORDS_EN
 
-    return Stemmer.Stemmer("english"), frozenset(STOPWORDS_EN)
+    return Stemmer.Stemmer("english"), frozenset(_stopwords())
+
+
+def _stopwords() -> tuple[str, ...]:
+    """bm25s's English stop words, read from its module alone: importing the bm25s package pulls in SciPy, about a
+    fifth of a cold `qa ask`, and a query needs none of it."""
+    package = importlib.util.find_spec("bm25s")
+    assert package is not None and package.origin is not None, "bm25s is a dependency of qa"
+    spec = importlib.util.spec_from_file_location("_bm25s_stopwords", Path(package.origin).with_name("stopwords.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return tuple(module.STOPWORDS_EN)
 
 
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
@@ -55,11 +69,20 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
 
 
 class LexicalIndex:
-    """A BM25 index whose rows line up with the passage rows of the vector index."""
+    """A BM25 index whose rows line up with the passage rows of the vector index: bm25s's eager scores, a sparse
+    term-by-passage matrix (CSC arrays), so a query's score is a sum of its terms' columns."""
 
-    def __init__(self, retriever: bm25s.BM25, size: int) -> None:
-        self.retriever = retriever
+    def __init__(
+        self,
+        terms: dict[str, int],
+        columns: tuple[np.ndarray, np.ndarray, np.ndarray],
+        size: int,
+        retriever: bm25s.BM25 | None = None,
+    ) -> None:
+        self.terms = terms
+        self.data, self.indices, self.indptr = columns
         self.size = size
+        self.retriever = retriever  # the bm25s index a build made, which `save` writes
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> LexicalIndex:
@@ -69,31 +92,33 @@ class LexicalIndex:
         logging.getLogger("bm25s").setLevel(logging.ERROR)
         retriever = bm25s.BM25(k1=K1, b=B, method="lucene")
         retriever.index(tokenize(texts) or [[]], show_progress=False)
-        return cls(retriever, len(texts))
+        scores = retriever.scores
+        return cls(retriever.vocab_dict, (scores["data"], scores["indices"], scores["indptr"]), len(texts), retriever)
 
     def save(self, folder: Path) -> None:
-        """Write the index files into folder."""
+        """Write the files of an index made by `build` into folder (bm25s's format)."""
+        assert self.retriever is not None, "only a built index is written"
         self.retriever.save(str(folder), show_progress=False)
 
     @classmethod
     def load(cls, folder: Path, size: int) -> LexicalIndex:
         """Memory-map an index written by `save`."""
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(logging.ERROR)
-        retriever = bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
-        return cls(retriever, size)
+        terms = json.loads((folder / "vocab.index.json").read_text(encoding="utf-8"))
+        data, indices, indptr = (np.load(folder / f"{name}.csc.index.npy", mmap_mode="r") for name in COLUMNS)
+        return cls(terms, (data, indices, indptr), size)
 
     def scores(self, query: str) -> np.ndarray:
         """The BM25 score of every row for the query (zeros when no query word is indexed)."""
         return self.token_scores(tokenize([query])[0])
 
     def token_scores(self, tokens: list[str]) -> np.ndarray:
-        """`scores` for a query already split by `tokenize`."""
-        ids = self.retriever.get_tokens_ids(tokens)
+        """`scores` for a query already split by `tokenize`: each occurrence of an indexed term adds its column."""
+        ids = [self.terms[token] for token in tokens if token in self.terms]
         if not ids:
             return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self.retriever.get_scores_from_ids(ids), dtype=np.float32)[: self.size]
+        rows = np.concatenate([self.indices[self.indptr[i] : self.indptr[i + 1]] for i in ids])
+        values = np.concatenate([self.data[self.indptr[i] : self.indptr[i + 1]] for i in ids])
+        return np.bincount(rows, weights=values, minlength=self.size).astype(np.float32)[: self.size]
 
     def unknown_names(self, question: str) -> list[str]:
         """Names in the question (runs of capitalised words) of which no word occurs in any indexed passage."""
@@ -102,7 +127,7 @@ class LexicalIndex:
     @cached_property
     def vocabulary(self) -> Lexicon:
         """The indexed words, for telling which names of a question the corpus knows."""
-        return Lexicon(self.retriever.vocab_dict)
+        return Lexicon(self.terms)
 
 
 class Lexicon:

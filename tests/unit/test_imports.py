@@ -64,6 +64,8 @@ def test_index_ask_and_the_app_import_neither_torch_nor_matplotlib_once_exported
         loaded = loaded_after(f"from qa.interfaces.cli.main import run\nassert run({command!r}) == 0")
         assert "onnxruntime" in loaded, "the probe did embed"
         assert not loaded & NOT_SERVING, command[0]
+        if command[0] == "ask":  # bm25s (and SciPy with it) only builds the keyword index
+            assert "Stemmer" in loaded and not loaded & {"bm25s", "scipy"}
     found = probe(app.APP_PROBE, str(essay_paths.corpus), str(essay_paths.index), "", QUESTION)
     assert found["answered_at"] is not None, "the app answered"
     assert "onnxruntime" in found["modules"] and not set(found["modules"]) & NOT_SERVING

@@ -200,7 +200,7 @@ def ask(
     settings = Settings(mode=mode, k=k, doc=doc, filter=found or None).with_threshold(threshold)  # type: ignore[arg-type]
     if question is not None:
         clean_question(question)
-    searcher = _searcher(qa_paths.resolve(corpus, index_dir), model)
+    searcher = _searcher(qa_paths.resolve(corpus, index_dir), model, embeds=mode != "lexical")
     questions = [question] if question is not None else _stdin_questions()
     failed = False
     for text in questions:
@@ -229,13 +229,15 @@ def _stdin_questions() -> Iterator[str]:
         yield line.rstrip("\n")
 
 
-def _searcher(paths: qa_paths.Paths, model: str | None) -> Searcher:
+def _searcher(paths: qa_paths.Paths, model: str | None, embeds: bool = True) -> Searcher:
     engine = _engine(paths, model)
     reporter = ClickReporter()
     try:
         store, _ = engine.open(reporter)
     finally:
         reporter.finish()
+    if embeds:
+        engine.load_model()  # both models side by side now, not one after the other in the first question
     return engine.searcher(store)
 
 
