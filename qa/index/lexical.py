@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import bisect
-import importlib.util
 import json
 import logging
 import math
@@ -41,36 +40,32 @@ _CAPITALISED = r"(?:[A-Z][\w-]*[a-z][\w-]*|[A-Z]{3,})\b"
 _NAME = re.compile(rf"\b{_CAPITALISED}(?:[ \t]+{_CAPITALISED})*")
 
 
+# bm25s's English stop words (bm25s.stopwords.STOPWORDS_EN; a test keeps them equal), here because importing bm25s
+# pulls in SciPy, about a fifth of a cold `qa ask`, and a query needs none of it.
+STOPWORDS = frozenset(
+    "a an and are as at be but by for if in into is it no not of on or such that the their then there these they "
+    "this to was will with".split()
+)
+
+
 @cache
-def _analyzer() -> tuple[Any, frozenset[str]]:
+def _stemmer() -> Any:
     import Stemmer
 
-    return Stemmer.Stemmer("english"), frozenset(_stopwords())
-
-
-def _stopwords() -> tuple[str, ...]:
-    """bm25s's English stop words, read from its module alone: importing the bm25s package pulls in SciPy, about a
-    fifth of a cold `qa ask`, and a query needs none of it."""
-    package = importlib.util.find_spec("bm25s")
-    assert package is not None and package.origin is not None, "bm25s is a dependency of qa"
-    spec = importlib.util.spec_from_file_location("_bm25s_stopwords", Path(package.origin).with_name("stopwords.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return tuple(module.STOPWORDS_EN)
+    return Stemmer.Stemmer("english")
 
 
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
     """Lower-cased words of two or more characters, English stop words removed, Snowball-stemmed."""
-    stemmer, stopwords = _analyzer()
+    stemmer = _stemmer()
     return [
-        stemmer.stemWords([word for word in _WORD.findall(text.lower()) if word not in stopwords]) for text in texts
+        stemmer.stemWords([word for word in _WORD.findall(text.lower()) if word not in STOPWORDS]) for text in texts
     ]
 
 
 class LexicalIndex:
-    """A BM25 index whose rows line up with the passage rows of the vector index: bm25s's eager scores, a sparse
-    term-by-passage matrix (CSC arrays), so a query's score is a sum of its terms' columns."""
+    """A BM25 index whose rows line up with the passage rows of the vector index: bm25s's term-by-passage score
+    matrix (CSC arrays)."""
 
     def __init__(
         self,
@@ -79,8 +74,9 @@ class LexicalIndex:
         size: int,
         retriever: bm25s.BM25 | None = None,
     ) -> None:
-        self.terms = terms
         self.data, self.indices, self.indptr = columns
+        # bm25s gives the empty word the id after the last column; no query holds it
+        self.terms = {term: column for term, column in terms.items() if column < len(self.indptr) - 1}
         self.size = size
         self.retriever = retriever  # the bm25s index a build made, which `save` writes
 
@@ -102,9 +98,20 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, folder: Path, size: int) -> LexicalIndex:
-        """Memory-map an index written by `save`."""
+        """Memory-map an index written by `save` (ValueError when its files do not make one)."""
         terms = json.loads((folder / "vocab.index.json").read_text(encoding="utf-8"))
         data, indices, indptr = (np.load(folder / f"{name}.csc.index.npy", mmap_mode="r") for name in COLUMNS)
+        if not (
+            isinstance(terms, dict)
+            and data.ndim == indices.ndim == indptr.ndim == 1
+            and len(indptr) >= 1
+            and np.issubdtype(data.dtype, np.floating)
+            and np.issubdtype(indices.dtype, np.integer)
+            and np.issubdtype(indptr.dtype, np.integer)
+            and len(data) == len(indices) == int(indptr[-1])
+            and all(isinstance(column, int) and 0 <= column < len(indptr) for column in terms.values())
+        ):
+            raise ValueError(f"the keyword index in {folder} is inconsistent")
         return cls(terms, (data, indices, indptr), size)
 
     def scores(self, query: str) -> np.ndarray:
@@ -112,13 +119,17 @@ class LexicalIndex:
         return self.token_scores(tokenize([query])[0])
 
     def token_scores(self, tokens: list[str]) -> np.ndarray:
-        """`scores` for a query already split by `tokenize`: each occurrence of an indexed term adds its column."""
-        ids = [self.terms[token] for token in tokens if token in self.terms]
-        if not ids:
-            return np.zeros(self.size, dtype=np.float32)
-        rows = np.concatenate([self.indices[self.indptr[i] : self.indptr[i + 1]] for i in ids])
-        values = np.concatenate([self.data[self.indptr[i] : self.indptr[i + 1]] for i in ids])
-        return np.bincount(rows, weights=values, minlength=self.size).astype(np.float32)[: self.size]
+        """`scores` for a query already split by `tokenize`: each occurrence of an indexed term adds its column, in
+        float32 and in query order, as bm25s does (so the sums are bm25s's to the bit)."""
+        scores = np.zeros(self.size, dtype=np.float32)
+        for token in tokens:
+            column = self.terms.get(token)
+            if column is not None:
+                at = slice(int(self.indptr[column]), int(self.indptr[column + 1]))
+                rows = self.indices[at]
+                inside = rows < self.size
+                scores[rows[inside]] += self.data[at][inside]
+        return scores
 
     def unknown_names(self, question: str) -> list[str]:
         """Names in the question (runs of capitalised words) of which no word occurs in any indexed passage."""

@@ -261,3 +261,33 @@ def test_reranked_results_show_the_score_that_orders_them_and_keep_both_scores(e
         top.retrieval_score,
         top.verifier_score,
     )
+
+
+@pytest.mark.parametrize("stdin", [False, True])
+def test_a_damaged_verifier_stops_qa_ask_with_one_line(
+    essay_paths: Paths,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    stdin: bool,
+) -> None:
+    # `qa ask` loads the verifier before its first question: a damaged one stops it, one question or many.
+    import io
+
+    from qa.interfaces.cli import main as cli
+
+    folder = _copy_model(tmp_path)
+    model = folder / verifier.MODEL_FILE
+    model.write_bytes(model.read_bytes()[:-64] + b"\0" * 64)
+    monkeypatch.setattr(verifier, "MODEL_DIR", folder)
+    monkeypatch.setenv("QA_VERIFIER", "on")
+    where = ["--corpus", str(essay_paths.corpus), "--index", str(essay_paths.index)]
+    question = "Which company leads global chip foundries?"
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{question}\n{question}\n"))
+    code = cli.run(["ask", "--json", *where, *([] if stdin else [question])], given(FakeEmbedder()))
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert lines[-1].startswith("qa: error: the answer verifier cannot load") and "sha256" in lines[-1]
+    assert "Traceback" not in captured.err

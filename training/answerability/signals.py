@@ -93,11 +93,12 @@ def held_out_groups(items: list[Question]) -> list[tuple[str, list[Question]]]:
     squad = [q for q in items if q.set == "squad_heldout"]
     with_misses = sorted({documents[q.id] for q in squad if not q.answerable})
     inside = [q for q in squad if documents[q.id] in with_misses]
-    return [*groups, (f"squad_heldout, {', '.join(with_misses)} only", inside)]
+    return [*groups, *([(f"squad_heldout, {', '.join(with_misses)} only", inside)] if with_misses else [])]
 
 
 def held_out() -> dict[str, dict[str, Any]]:
-    """Per held-out set: AUROC of the cosine and of the verifier's logit, against both labels."""
+    """Per held-out set (and per group of `held_out_groups`): AUROC of the cosine and of the verifier's logit, against
+    both labels."""
     model = AnswerabilityModel()
     weights = model.weights
     assert weights.check is not None

@@ -229,7 +229,8 @@ def _stdin_questions() -> Iterator[str]:
         yield line.rstrip("\n")
 
 
-def _searcher(paths: qa_paths.Paths, model: str | None, embeds: bool = True) -> Searcher:
+def _searcher(paths: qa_paths.Paths, model: str | None, *, embeds: bool) -> Searcher:
+    """A searcher of the index at `paths`, opened (built first if needed), its models loaded when it `embeds`."""
     engine = _engine(paths, model)
     reporter = ClickReporter()
     try:
@@ -384,7 +385,8 @@ def _eval_gold(
 
     questions = evaluation.load_gold(gold)  # a bad gold file fails before the index is opened or built
     warn = ClickReporter().warn
-    return evaluation.evaluate_gold(_searcher(paths, model), gold, questions, settings, modes, warn)
+    searcher = _searcher(paths, model, embeds=any(mode != "lexical" for mode in modes))
+    return evaluation.evaluate_gold(searcher, gold, questions, settings, modes, warn)
 
 
 def _eval_beir(

@@ -109,8 +109,8 @@ class OnnxVerifier:
 
     name = "verifier"
 
-    def __init__(self, folder: Path = MODEL_DIR, sha256: str | None = MODEL_SHA256) -> None:
-        self.folder = folder
+    def __init__(self, folder: Path | None = None, sha256: str | None = MODEL_SHA256) -> None:
+        self.folder = folder or MODEL_DIR
         self.sha256 = sha256
         self._lock = threading.Lock()
         self._session: onnxruntime.InferenceSession | None = None

@@ -160,7 +160,7 @@ class Store:
         """The BM25 index over passage texts."""
         try:
             return LexicalIndex.load(self.folder / LEXICAL, self.manifest.passages)
-        except (OSError, ValueError, KeyError) as error:
+        except (OSError, EOFError, ValueError, KeyError) as error:
             raise IndexCorruptError(f"keyword index in {self.folder} is unreadable: {FULL_REBUILD}") from error
 
     @property
