@@ -12,10 +12,12 @@ import numpy as np
 from qa.evaluation.gold import contains_answer
 from qa.evaluation.squad import Article, Paragraph, Question
 from qa.models.verifier.model import Candidate, neighbours, pair_text, question_text
+from training.answerability.build_data import SQUAD_HELDOUT_ARTICLES
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "squad2-train" / "train-v2.0-first10.json"
-# Held out entirely: never trained on, never used to choose anything (one of the two articles with unanswerables).
-TEST_ARTICLES = ("Spectre_(2015_film)", "To_Kill_a_Mockingbird", "Solar_energy")
+# Held out entirely: never trained on, never used to choose anything (one of the two articles with unanswerables); the
+# answerability model holds out the same three.
+TEST_ARTICLES = SQUAD_HELDOUT_ARTICLES
 # Calibration, threshold and checkpoint choice: a whole article plus a quarter of Zelda's paragraphs.
 VALIDATION_ARTICLES = ("IPod",)
 VALIDATION_SHARE = {"The_Legend_of_Zelda:_Twilight_Princess": 0.25}
