@@ -21,12 +21,20 @@ from typing import Any
 
 import numpy as np
 
-from qa.answering.answerability import FEATURES, AnswerabilityModel, Signals, Weights
+from qa.answering.answerability import FEATURES, AnswerabilityModel, Signals
 from qa.evaluation.gold import auroc
 from qa.models.verifier.model import OnnxVerifier
 from training.answerability.build_data import HELD_OUT
 from training.answerability.extract import load
-from training.answerability.train import TRAIN_SETS, Checks, Question, balance, fit_candidates, questions
+from training.answerability.train import (
+    TRAIN_SETS,
+    Checks,
+    Question,
+    balance,
+    fit_candidates,
+    question_example,
+    questions,
+)
 
 HELD_OUT_SETS = (*HELD_OUT, "squad_heldout")
 INPUTS = ("best_logit", "margin", *FEATURES)
@@ -43,32 +51,25 @@ def _written(q: Question) -> bool:
     return q.answerable or q.origin in ("blind", "squad")
 
 
-def _inputs(q: Question, weights: Weights) -> tuple[np.ndarray, float]:
-    logits = weights.logits(q.features)
-    return weights.question_inputs(q.features, logits), float(q.labels[int(np.argmax(logits))] > 0)
-
-
 def across_corpora() -> dict[str, dict[str, float | None]]:
     """AUROC per single question-stage input (and all of them) on each left-out family."""
     from sklearn.linear_model import LogisticRegression
 
     items = [q for q in questions(TRAIN_SETS, Signals()) if len(q.features)]
     balance(items)
-    columns = list(range(len(FEATURES)))
     family_of = {name: corpus_family(name) for name in TRAIN_SETS}
     folds: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[bool]]] = {}
     for family in ("scifact", "white house", "squad excerpts", "squad"):
         left_out = {"squad excerpts", "squad"} if family.startswith("squad") else {family}
         fit_on = [q for q in items if family_of[q.set] not in left_out]
         test = [q for q in items if family_of[q.set] == family and _written(q)]
-        mean, scale, coef, bias = fit_candidates(fit_on, columns)
-        weights = Weights(FEATURES, mean, scale, coef, bias, np.zeros(len(columns) + 2), 0.0, 0.5)
-        x, y = zip(*(_inputs(q, weights) for q in fit_on), strict=True)
+        weights = fit_candidates(fit_on, list(range(len(FEATURES))))
+        x, y = zip(*(question_example(q, weights) for q in fit_on), strict=True)
         folds[family] = (
             np.array(x),
             np.array(y),
             np.array([q.weight for q in fit_on]),
-            np.array([_inputs(q, weights)[0] for q in test]),
+            np.array([question_example(q, weights)[0] for q in test]),
             [q.answerable for q in test],
         )
     out: dict[str, dict[str, float | None]] = {}
@@ -105,15 +106,16 @@ def held_out() -> dict[str, dict[str, Any]]:
     unchecked = replace(weights, check=None)
     items = [q for q in questions(HELD_OUT_SETS, Signals()) if len(q.features)]
     checks = Checks(items, unchecked, OnnxVerifier())
+    read: dict[tuple[str, str], tuple[bool, bool, float, float]] = {}
+    for q in items:
+        logits = unchecked.logits(q.features)
+        checked, verifier_logit = checks.apply(q, logits, weights.check)
+        answers = q.answerable and q.labels[int(np.argmax(checked))] > 0
+        cosine = float(q.features[int(np.argmax(logits)), FEATURES.index("sentence_cosine")])
+        read[(q.set, q.id)] = (q.answerable, bool(answers), cosine, verifier_logit)
     out: dict[str, dict[str, Any]] = {}
     for name, chosen in held_out_groups(items):
-        rows = []
-        for q in chosen:
-            logits = unchecked.logits(q.features)
-            checked, verifier_logit = checks.apply(q, logits, weights.check)
-            best = int(np.argmax(checked))
-            cosine = float(q.features[int(np.argmax(logits)), FEATURES.index("sentence_cosine")])
-            rows.append((q.answerable, q.answerable and q.labels[best] > 0, cosine, verifier_logit))
+        rows = [read[(q.set, q.id)] for q in chosen]
         answerable, answers, cosine, verifier = (list(column) for column in zip(*rows, strict=True))
         out[name] = {
             "questions": len(rows),

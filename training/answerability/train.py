@@ -133,8 +133,9 @@ def balance(items: list[Question]) -> None:
         q.weight = blind / own if q.set == "squad_own" and own else 1.0
 
 
-def fit_candidates(items: list[Question], columns: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """Standardisation and logistic weights of the candidate model."""
+def fit_candidates(items: list[Question], columns: list[int]) -> Weights:
+    """The candidate stage (standardisation and logistic weights) over the FEATURES at `columns`; the question stage
+    still empty."""
     from sklearn.linear_model import LogisticRegression
 
     x = np.vstack([q.features[:, columns] for q in items if len(q.features)])
@@ -144,7 +145,15 @@ def fit_candidates(items: list[Question], columns: list[int]) -> tuple[np.ndarra
     scale[scale == 0] = 1.0
     model = LogisticRegression(C=C, max_iter=2000, solver="lbfgs")
     model.fit((x - mean) / scale, y, sample_weight=w)
-    return mean, scale, model.coef_[0], float(model.intercept_[0])
+    names = tuple(FEATURES[c] for c in columns)
+    return Weights(names, mean, scale, model.coef_[0], float(model.intercept_[0]), np.zeros(len(columns) + 2), 0.0, 0.5)
+
+
+def question_example(q: Question, probe: Weights) -> tuple[np.ndarray, float]:
+    """A question's inputs to the question stage under the candidate stage of `probe`, and its label: the best
+    candidate holds the answer."""
+    logits = probe.logits(q.features)
+    return probe.question_inputs(q.features, logits), float(q.labels[int(np.argmax(logits))] > 0)
 
 
 def order(q: Question, logits: np.ndarray, blend: float | None, fused: np.ndarray) -> tuple[int, int]:
@@ -235,9 +244,9 @@ def fit_question(
     for q in items:
         if not len(q.features):
             continue
-        logits = probe.logits(q.features)
-        x.append(probe.question_inputs(q.features, logits))
-        y.append(float(q.labels[int(np.argmax(logits))] > 0))
+        row, label = question_example(q, probe)
+        x.append(row)
+        y.append(label)
         w.append(q.weight)
     names = ("best_logit", "margin", *probe.features)
     keep = [i for i, name in enumerate(names) if inputs is None or name in inputs]
@@ -330,14 +339,15 @@ def train(
     """Fit on the training side, choose the blend and threshold on validation."""
     fit_on = [q for q in items if q.split == "train"]
     valid = [q for q in items if q.split == "validation"]
-    mean, scale, coef, bias = fit_candidates(fit_on, columns)
-    names = tuple(FEATURES[c] for c in columns)
-    probe = Weights(names, mean, scale, coef, bias, np.zeros(len(columns) + 2), 0.0, 0.5)
+    probe = fit_candidates(fit_on, columns)
     question_weights, question_bias = fit_question(fit_on, probe, inputs)
     trials = []
     for blend in BLENDS:
-        weights = Weights(
-            names, mean, scale, coef, bias, question_weights, question_bias, 0.5, -1.0 if blend is None else blend
+        weights = replace(
+            probe,
+            question_weights=question_weights,
+            question_bias=question_bias,
+            rerank_blend=-1.0 if blend is None else blend,
         )
         threshold = threshold_for(valid, weights)
         weights = replace(weights, threshold=threshold)
